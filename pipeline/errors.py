@@ -1,0 +1,98 @@
+"""Every error the pipeline raises on purpose, classified once, at the edge.
+
+    PipelineError
+    ├── ConfigError            bad config or usage: exit 2, before any request
+    ├── DatabaseError          the database could not be reached or migrated
+    └── SourceError            anything that ends one source's work
+        ├── TransportError     timeout, dropped connection, unreadable body   (retried)
+        ├── PagingError        a vendor page that breaks the paging rules     (not retried)
+        └── VendorError        the vendor answered with an error envelope
+            ├── RateLimited        over the vendor's rate                     (retried)
+            ├── VendorUnavailable  internal error, 5xx, service unavailable   (retried)
+            ├── ClockSkew          signature expired: our clock is off        (retried once)
+            ├── AuthError          credentials, signature or permission       (not retried)
+            ├── RequestRejected    a parameter the vendor refused             (not retried)
+            └── AccountDisabled    the account or service is off              (not retried)
+
+Vendors put errors in HTTP 200 bodies (Tencent always, Volcengine sometimes): each vendor client
+maps its envelope onto this tree, so nothing above the client looks at HTTP statuses or codes.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+
+class ConfigError(PipelineError):
+    """A mistake in the config file or the command line; the message names file, account and key."""
+
+
+class DatabaseError(PipelineError):
+    """The database could not be reached, locked or migrated."""
+
+
+class SourceError(PipelineError):
+    """Ends the work of one source (account and API); other sources go on."""
+
+    code: str = "Error"
+
+    def __str__(self) -> str:
+        return f"{self.code}: {super().__str__()}"
+
+
+class TransportError(SourceError):
+    """No usable answer: timeout, dropped connection, non-JSON or truncated body."""
+
+    code = "TransportError"
+
+
+class PagingError(SourceError):
+    """A page that breaks the vendor's paging rules (repeated token, a count without a list)."""
+
+    code = "PagingError"
+
+
+class VendorError(SourceError):
+    """The vendor answered with an error envelope."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class RateLimited(VendorError):
+    """The vendor refused the request for going over its rate."""
+
+
+class VendorUnavailable(VendorError):
+    """A server-side failure worth retrying: internal error, 5xx, service unavailable."""
+
+
+class ClockSkew(VendorError):
+    """The signature timestamp was too far from the vendor's clock."""
+
+
+class AuthError(VendorError):
+    """Credentials, signature or permission refused: retrying cannot help."""
+
+
+class RequestRejected(VendorError):
+    """The vendor refused a parameter: retrying the same request cannot help."""
+
+
+class AccountDisabled(VendorError):
+    """The vendor account or service is disabled, frozen or not activated."""

@@ -1,0 +1,18 @@
+"""Turns pydantic's validation errors into one line that names each bad field."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def location(loc: tuple[int | str, ...]) -> str:
+    """A dotted path like `accounts[0].secret_key` from a pydantic error location."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def describe(exc: ValidationError) -> str:
+    """`field: problem; other: problem` for every error in `exc`."""
+    return "; ".join(f"{location(e['loc'])}: {e['msg']}" for e in exc.errors())

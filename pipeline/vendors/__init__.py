@@ -1,0 +1,8 @@
+"""The registry of vendors: adding one means adding its folder and a line here."""
+
+from __future__ import annotations
+
+from pipeline.vendors.base import Vendor
+from pipeline.vendors.tencent import VENDOR as TENCENT
+
+VENDORS: dict[str, Vendor] = {vendor.name: vendor for vendor in (TENCENT,)}

@@ -1,0 +1,44 @@
+"""What a vendor module declares: its account settings, its client and its sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from pipeline.source import Source, VendorClient
+
+PositiveRate = Annotated[float, Field(gt=0, description="requests per second")]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class AccountBase(BaseModel):
+    """Settings every account has, whatever its vendor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")]
+    vendor: str
+    endpoint: NonEmpty
+    apis: list[str] | None = None
+    rate_limits: dict[str, PositiveRate] = Field(default_factory=dict)
+
+    def secret_values(self) -> list[str]:
+        """Every credential value of this account, for redaction."""
+        return [
+            value.get_secret_value()
+            for value in self.__dict__.values()
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One vendor: how its accounts are configured, how to talk to it, and its list APIs."""
+
+    name: str
+    account_model: type[AccountBase]
+    make_client: Callable[[Any], VendorClient]
+    sources: Mapping[str, Source]

@@ -1,0 +1,105 @@
+"""`DescribeRecordTask`: record tasks listed by week-long windows and paged by ScrollToken."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import PagingError
+from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.source import Caller, Record
+from pipeline.validation import describe
+from pipeline.windows import Window, WindowRules
+
+# Tencent returns a task only when its start AND end lie inside the window; tasks last at most
+# 24 h, end before creation + 7 days, and can be listed back to now - 90 days.
+RULES = WindowRules(
+    max_span=timedelta(weeks=1) - timedelta(seconds=60),
+    overlap=timedelta(hours=24, seconds=60),
+    reach_back=timedelta(days=90) - timedelta(seconds=600),
+    horizon=timedelta(days=7),
+    settle_after=timedelta(hours=24, seconds=60),
+)
+
+
+class RecordTask(BaseModel):
+    """One `RecordTask` as the SDK models it; unknown fields are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    TaskId: Annotated[str, Field(min_length=1)]
+    DomainName: str | None = None
+    AppName: str | None = None
+    StreamName: str | None = None
+    StartTime: Annotated[int, Field(ge=0)]
+    EndTime: Annotated[int, Field(ge=0)]
+    TemplateId: int | None = None
+    Stopped: Annotated[int, Field(ge=0)] = 0
+
+
+def derive_status(task: RecordTask, observed_at: datetime) -> Status:
+    """Tencent has no status field: `Stopped` is a stop timestamp, the rest follows the clock."""
+    now = observed_at.timestamp()
+    if task.Stopped > 0:
+        return Status.STOPPED
+    if now < task.StartTime:
+        return Status.SCHEDULED
+    if now < task.EndTime:
+        return Status.RUNNING
+    return Status.FINISHED
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class RecordTasks:
+    """The `DescribeRecordTask` source."""
+
+    api = "DescribeRecordTask"
+    default_rate = 20.0
+    rules = RULES
+
+    async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
+        query = {
+            "StartTime": int(window.query.start.timestamp()),
+            "EndTime": int(window.query.end.timestamp()),
+        }
+        tokens_seen: set[str] = set()
+        token = ""
+        while True:
+            payload = await call({**query, "ScrollToken": token} if token else query)
+            records = payload.get("TaskList") or []
+            if not isinstance(records, list):
+                raise PagingError(f"{self.api} returned TaskList of type {type(records).__name__}")
+            yield records
+            token = payload.get("ScrollToken") or ""
+            if not token or not records:
+                return
+            if token in tokens_seen:
+                raise PagingError(f"{self.api} returned ScrollToken {token!r} twice")
+            tokens_seen.add(token)
+
+    def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
+        try:
+            task = RecordTask.model_validate(raw)
+        except ValidationError as exc:
+            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
+            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        if task.EndTime < task.StartTime:
+            return Rejection("EndTime: before StartTime", raw, task.TaskId)
+        return Task(
+            task_id=task.TaskId,
+            kind=Kind.RECORD,
+            status=derive_status(task, observed_at),
+            vendor_status=None,
+            start_time=_utc(task.StartTime),
+            end_time=_utc(task.EndTime),
+            raw=raw,
+            domain=task.DomainName,
+            app=task.AppName,
+            stream=task.StreamName,
+        )

@@ -1,0 +1,73 @@
+"""Window planning for vendors whose list endpoint takes a time window. Pure: no I/O, no clock.
+
+Every window is described twice: `query` is what the vendor is asked for; `covers` is the range
+of task *start times* whose tasks the answer is guaranteed to hold in full. Coverage is recorded
+in start times because that is what stays fixed about a task while it is scheduled, running and
+stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pipeline.periods import Period, merge, subtract
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRules:
+    """A windowed API's rules, declared as data by its source."""
+
+    max_span: timedelta
+    """Longest window to ask for (kept safely inside the vendor's limit)."""
+    overlap: timedelta
+    """Longest task, when the vendor returns only tasks wholly inside the window; else zero."""
+    reach_back: timedelta
+    """How far back the vendor still answers (kept safely inside its limit)."""
+    horizon: timedelta
+    """No task can end (or start, for start-time filters) later than now + horizon."""
+    settle_after: timedelta
+    """How long after its start a task can still change; after that a fetch is final."""
+
+    def reach(self, now: datetime) -> Period:
+        """The start times the vendor can still serve at `now`."""
+        return Period(now - self.reach_back, now + self.horizon)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One query window and the start-time range its complete answer covers."""
+
+    query: Period
+    covers: Period
+
+
+def plan_windows(rules: WindowRules, wanted: list[Period], now: datetime) -> list[Window]:
+    """Windows that together return every task starting inside `wanted`, clamped to reach.
+
+    Consecutive windows overlap by `rules.overlap`: a task that starts in one window's covered
+    range ends before that window's query ends, so it is always wholly inside one query.
+    """
+    reach = rules.reach(now)
+    windows: list[Window] = []
+    for period in merge(p.clamp(reach) for p in wanted):
+        start = period.start
+        while start < period.end:
+            end = min(start + rules.max_span, period.end + rules.overlap, reach.end)
+            # Nothing ends after the horizon, so a query reaching it covers every start before it.
+            covered_to = end if end >= reach.end else end - rules.overlap
+            if covered_to <= start:
+                raise ValueError(f"max_span {rules.max_span} must exceed overlap {rules.overlap}")
+            windows.append(Window(Period(start, end), Period(start, min(covered_to, period.end))))
+            start = covered_to
+    return windows
+
+
+def settled(covered: Period, fetched_at: datetime, rules: WindowRules) -> Period:
+    """The part of a complete fetch that can no longer change: tasks that had already ended."""
+    return Period(covered.start, min(covered.end, fetched_at - rules.settle_after))
+
+
+def unreachable(wanted: list[Period], rules: WindowRules, now: datetime) -> list[Period]:
+    """The parts of `wanted` the vendor can no longer serve at `now`."""
+    return subtract(wanted, [rules.reach(now)])
