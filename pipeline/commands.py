@@ -1,0 +1,151 @@
+"""What each command does, once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from pipeline.config import Settings, load_settings, resolve_config_path
+from pipeline.db.connect import create_pool, database_url
+from pipeline.db.migrate import migrate
+from pipeline.errors import ConfigError
+from pipeline.jobs import BackfillRequest, Request, SyncRequest
+from pipeline.logs import configure_logging
+from pipeline.periods import Period
+from pipeline.progress import BarProgress, LogProgress, Progress, SilentProgress
+from pipeline.runner import RunReport, Selection, execute
+
+log = structlog.get_logger(__name__)
+
+# A backfill without --until reaches as far ahead as each vendor lets tasks be scheduled.
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+async def run(args: argparse.Namespace) -> int:
+    handler = {
+        "migrate": migrate_command, "sync": sync_command, "backfill": backfill_command,
+        "status": status_command, "demo": demo_command,
+    }[args.command]
+    return await handler(args)
+
+
+def setup_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+    fmt = getattr(args, "log_format", None)
+    json = None if fmt is None else fmt == "json"
+    configure_logging(json=json, secrets=settings.secret_values() if settings else ())
+
+
+def settings_from(args: argparse.Namespace, *, required: bool) -> Settings | None:
+    """The validated config; None when it is optional, not named, and absent."""
+    path = resolve_config_path(args.config)
+    if not required and not path.exists() and args.config is None and "PIPELINE_CONFIG" not in os.environ:
+        return None
+    return load_settings(path)
+
+
+@asynccontextmanager
+async def open_pool(settings: Settings | None, size: int = 10) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the configured (or embedded) database, migrated to the latest schema."""
+    dsn = settings.database.dsn.get_secret_value() if settings and settings.database.dsn else None
+    async with database_url(dsn, os.environ) as url:
+        pool = await create_pool(url, size)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            yield pool
+        finally:
+            await pool.close()
+
+
+def choose_progress(args: argparse.Namespace) -> Any:
+    if getattr(args, "quiet", False):
+        return nullcontext(SilentProgress())
+    if sys.stderr.isatty():
+        return BarProgress(sys.stderr)
+    return nullcontext(LogProgress())
+
+
+async def migrate_command(args: argparse.Namespace) -> int:
+    settings = settings_from(args, required=False)
+    setup_logging(args, settings)
+    async with open_pool(settings, size=2):
+        pass
+    print("pipeline: schema is up to date")
+    return 0
+
+
+async def sync_command(args: argparse.Namespace) -> int:
+    return await _run(args, "sync", SyncRequest(), Selection(tuple(args.account)), {"accounts": args.account})
+
+
+async def backfill_command(args: argparse.Namespace) -> int:
+    until = args.until or FAR_FUTURE
+    if until <= args.since:
+        raise ConfigError(f"--until {until.isoformat()} is not after --since {args.since.isoformat()}")
+    arguments = {
+        "since": args.since.isoformat(), "until": args.until.isoformat() if args.until else None,
+        "accounts": sorted(args.account), "apis": sorted(args.api),
+    }
+    request = BackfillRequest(Period(args.since, until), refetch=args.refetch)
+    return await _run(args, "backfill", request, Selection(tuple(args.account), tuple(args.api)), arguments)
+
+
+async def _run(
+    args: argparse.Namespace, command: str, request: Request, selection: Selection,
+    arguments: dict[str, Any],
+) -> int:
+    settings = settings_from(args, required=True)
+    assert settings is not None
+    setup_logging(args, settings)
+    return await run_with_settings(settings, args, command, request, selection, arguments)
+
+
+async def run_with_settings(
+    settings: Settings, args: argparse.Namespace, command: str, request: Request,
+    selection: Selection, arguments: dict[str, Any], progress: Progress | None = None,
+) -> int:
+    """Run a sync or backfill with validated settings (also used by the demo)."""
+    from pipeline.runner import selected
+
+    selected(settings, selection)  # unknown --account/--api: exit 2 before any connection
+    size = len(settings.accounts) * 4 * settings.concurrency.windows_per_source + 2
+    async with open_pool(settings, size=min(size, 40)) as pool:
+        with choose_progress(args) if progress is None else nullcontext(progress) as shown:
+            report = await execute(
+                settings=settings, pool=pool, command=command, arguments=arguments,
+                request=request, selection=selection, progress=shown, clock=time.time,
+            )
+    report_failures(report)
+    return report.exit_code
+
+
+def report_failures(report: RunReport) -> None:
+    """One line on stderr per failed source, with the vendor's code and message."""
+    for result in report.sources:
+        if result.outcome == "failed":
+            print(f"pipeline: {result.key} failed: {result.error_code}: {result.error_message}", file=sys.stderr)
+
+
+async def status_command(args: argparse.Namespace) -> int:
+    from pipeline.status import show_status
+
+    settings = settings_from(args, required=False)
+    setup_logging(args, settings)
+    async with open_pool(settings, size=2) as pool:
+        return await show_status(pool, settings, as_json=args.json, now=datetime.now(UTC))
+
+
+async def demo_command(args: argparse.Namespace) -> int:
+    from pipeline.demo import run_demo
+
+    configure_logging(json=None if args.log_format is None else args.log_format == "json", level="warning")
+    return await run_demo(args)

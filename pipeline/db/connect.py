@@ -1,0 +1,71 @@
+"""Where the database is: PIPELINE_DATABASE_URL, else `database.dsn`, else an embedded server."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from pipeline.errors import DatabaseError
+
+log = structlog.get_logger(__name__)
+
+ENV_DSN = "PIPELINE_DATABASE_URL"
+EMBEDDED_HOME = Path(".pipeline")
+
+
+def configured_dsn(config_dsn: str | None, environ: Mapping[str, str]) -> str | None:
+    """The DSN the user asked for, or None for the embedded server."""
+    return environ.get(ENV_DSN) or config_dsn or None
+
+
+@asynccontextmanager
+async def embedded_postgres(home: Path = EMBEDDED_HOME) -> AsyncIterator[str]:
+    """Start (or join) a PostgreSQL kept under `home`; stopped when the last user leaves."""
+    import pgserver  # imported late: only the embedded path needs its binaries
+
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back correctly.
+    warnings.filterwarnings("ignore", category=Warning, module="platformdirs")
+    data = home.resolve() / "pgdata"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    log.info("database.embedded_starting", path=str(data))
+    try:
+        server = await asyncio.to_thread(pgserver.get_server, data, cleanup_mode="stop")
+    except Exception as exc:
+        raise DatabaseError(f"could not start the embedded PostgreSQL in {data}: {exc}") from exc
+    try:
+        yield server.get_uri()
+    finally:
+        await asyncio.to_thread(server.cleanup)
+
+
+@asynccontextmanager
+async def database_url(config_dsn: str | None, environ: Mapping[str, str]) -> AsyncIterator[str]:
+    """The DSN to use for this command, starting the embedded server when none is configured."""
+    dsn = configured_dsn(config_dsn, environ)
+    if dsn:
+        yield dsn
+        return
+    async with embedded_postgres() as url:
+        yield url
+
+
+async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
+    """A connection pool, or a DatabaseError that never shows the password."""
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max(size, 2))
+    except (OSError, asyncpg.PostgresError, ValueError) as exc:
+        raise DatabaseError(f"cannot connect to the database: {_scrub(str(exc), dsn)}") from None
+    assert pool is not None
+    return pool
+
+
+def _scrub(message: str, dsn: str) -> str:
+    from pipeline.config import redact_dsn  # config owns DSN redaction
+
+    return message.replace(dsn, redact_dsn(dsn))

@@ -1,0 +1,131 @@
+"""Loads normalized tasks: COPY into a staging table, then one set-based merge per window.
+
+A window's tasks, its rejected records and its coverage row are written in one transaction,
+so a window is either wholly in the database or not at all. The loader knows nothing of vendors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from pipeline.db.sqlfiles import query
+from pipeline.model import Rejection, Task
+from pipeline.periods import Period
+
+# Unchanged rows are not rewritten on every read: last_seen_at moves at most this often.
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+STAGE_COLUMNS = (
+    "ord", "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
+    "status", "vendor_status", "start_time", "end_time", "raw", "seen_at",
+)
+REJECTED_COLUMNS = ("run_id", "vendor", "account", "api", "task_id", "reason", "raw", "rejected_at")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKey:
+    """Which vendor, account and API rows belong to."""
+
+    vendor: str
+    account: str
+    api: str
+
+    def __str__(self) -> str:
+        return f"{self.vendor}/{self.account}/{self.api}"
+
+
+@dataclass(slots=True)
+class LoadCounts:
+    """What one load did."""
+
+    seen: int = 0
+    inserted: int = 0
+    changed: int = 0
+    rejected: int = 0
+
+    def add(self, other: LoadCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+class WindowLoad:
+    """One window's rows, staged inside an open transaction until `finish`."""
+
+    def __init__(self, conn: asyncpg.Connection, key: SourceKey, run_id: UUID | None) -> None:
+        self._conn = conn
+        self._key = key
+        self._run_id = run_id
+        self._ord = 0
+        self._rejected = 0
+
+    async def add(self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime) -> None:
+        """Stage a page of tasks and keep its rejected records aside."""
+        if tasks:
+            await self._conn.copy_records_to_table(
+                "stage_tasks", records=self._stage_rows(tasks, seen_at), columns=STAGE_COLUMNS
+            )
+        if rejections:
+            await self._conn.copy_records_to_table(
+                "rejected_records",
+                records=[self._rejected_row(r, seen_at) for r in rejections],
+                columns=REJECTED_COLUMNS,
+            )
+            self._rejected += len(rejections)
+
+    async def finish(self, covers: Period | None, fetched_at: datetime) -> LoadCounts:
+        """Merge the staged rows into `tasks` and record the window's coverage."""
+        row = await self._conn.fetchrow(query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id)
+        if covers is not None and not covers.empty:
+            k = self._key
+            await self._conn.execute(
+                query("insert_coverage"), k.vendor, k.account, k.api,
+                covers.start, covers.end, fetched_at, self._run_id,
+            )
+        return LoadCounts(row["seen"], row["inserted"], row["changed"], self._rejected)
+
+    def _stage_rows(self, tasks: Sequence[Task], seen_at: datetime) -> list[tuple]:
+        k = self._key
+        rows = []
+        for t in tasks:
+            self._ord += 1
+            rows.append((
+                self._ord, k.vendor, k.account, k.api, t.task_id, t.kind.value, t.domain, t.app,
+                t.stream, t.room_id, t.status.value, t.vendor_status, t.start_time, t.end_time,
+                json.dumps(t.raw, ensure_ascii=False), seen_at,
+            ))
+        return rows
+
+    def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:
+        k = self._key
+        raw = json.dumps(r.raw, ensure_ascii=False, default=repr)
+        return (self._run_id, k.vendor, k.account, k.api, r.task_id, r.reason, raw, seen_at)
+
+
+class Loader:
+    """Opens one transaction per window on a pooled connection."""
+
+    def __init__(self, pool: asyncpg.Pool, run_id: UUID | None = None) -> None:
+        self._pool = pool
+        self._run_id = run_id
+
+    @asynccontextmanager
+    async def window(self, key: SourceKey) -> AsyncIterator[WindowLoad]:
+        """A staged window: committed when the block ends normally, rolled back otherwise."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(query("create_stage_tasks"))
+            yield WindowLoad(conn, key, self._run_id)
+
+    async def load(
+        self, key: SourceKey, tasks: Sequence[Task], seen_at: datetime, covers: Period | None = None
+    ) -> LoadCounts:
+        """Load one batch of tasks as a single window."""
+        async with self.window(key) as window:
+            await window.add(tasks, (), seen_at)
+            return await window.finish(covers, seen_at)

@@ -1,0 +1,147 @@
+"""A whole run: every selected account and API at once, recorded in `sync_runs`."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+import aiohttp
+import asyncpg
+import structlog
+
+from pipeline.config import Settings, rate_for, selected_apis
+from pipeline.db import runs
+from pipeline.db.loader import SourceKey
+from pipeline.db.runs import SourceResult
+from pipeline.errors import ConfigError
+from pipeline.jobs import BackfillRequest, Job, Request, SourceRunner, utc_now
+from pipeline.progress import Progress
+from pipeline.retry import RetryPolicy
+from pipeline.transport import Transport, paced_limiter
+from pipeline.vendors import VENDORS
+from pipeline.vendors.base import AccountBase
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which accounts and APIs a run covers (empty means all)."""
+
+    accounts: tuple[str, ...] = ()
+    apis: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class RunReport:
+    """How a run ended and what each source did."""
+
+    run_id: UUID
+    outcome: str
+    sources: list[SourceResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.outcome == "succeeded" else 1
+
+
+def selected(settings: Settings, selection: Selection) -> list[tuple[AccountBase, str]]:
+    """(account, api) pairs to run; an unknown name is a usage error, found before any request."""
+    names = {a.name for a in settings.accounts}
+    for name in selection.accounts:
+        if name not in names:
+            raise ConfigError(f"--account {name}: no such account (configured: {', '.join(sorted(names))})")
+    pairs = [
+        (account, api)
+        for account in settings.accounts
+        if not selection.accounts or account.name in selection.accounts
+        for api in selected_apis(account)
+    ]
+    known_apis = {api for _, api in pairs}
+    for api in selection.apis:
+        if api not in known_apis:
+            raise ConfigError(f"--api {api}: not an API of the selected accounts ({', '.join(sorted(known_apis))})")
+    return [(a, api) for a, api in pairs if not selection.apis or api in selection.apis]
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    # Verification is always on; a custom CA bundle only changes what is trusted.
+    ca = settings.http.ca_bundle
+    return ssl.create_default_context(cafile=str(ca) if ca else None)
+
+
+async def execute(
+    *,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    command: str,
+    arguments: dict[str, Any],
+    request: Request,
+    selection: Selection,
+    progress: Progress,
+    clock: Callable[[], float],
+) -> RunReport:
+    """Run every selected source concurrently and record the run."""
+    pairs = selected(settings, selection)
+    run_id = uuid4()
+    structlog.contextvars.bind_contextvars(run_id=str(run_id), account=None, api=None)
+    async with pool.acquire() as conn:
+        if isinstance(request, BackfillRequest) and not request.refetch:
+            resume = await runs.unfinished_backfill_start(conn, arguments)
+            if resume is not None:
+                log.info("backfill.resuming", unfinished_run_started_at=resume.isoformat())
+                request = BackfillRequest(request.period, resume_from=resume)
+        await runs.start_run(conn, run_id, command, arguments, utc_now(clock))
+    log.info("run.started", command=command, sources=len(pairs), **arguments)
+    report = RunReport(run_id, "running")
+    try:
+        report.sources = await _run_sources(settings, pool, run_id, pairs, request, progress, clock)
+        failed = [r for r in report.sources if r.outcome not in ("succeeded", "skipped")]
+        report.outcome = "failed" if failed else "succeeded"
+    except asyncio.CancelledError:
+        report.outcome = "interrupted"
+        raise
+    finally:
+        await _record_end(pool, report, clock)
+    return report
+
+
+async def _run_sources(
+    settings: Settings, pool: asyncpg.Pool, run_id: UUID,
+    pairs: list[tuple[AccountBase, str]], request: Request, progress: Progress,
+    clock: Callable[[], float],
+) -> list[SourceResult]:
+    runner = SourceRunner(
+        pool=pool, run_id=run_id, clock=clock,
+        concurrency=settings.concurrency.windows_per_source, progress=progress,
+    )
+    policy = RetryPolicy(**settings.retry.model_dump())
+    connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        jobs = []
+        for account, api in pairs:
+            vendor = VENDORS[account.vendor]
+            call = Transport(
+                session=session, client=vendor.make_client(account), api=api,
+                limiter=paced_limiter(rate_for(account, api)), policy=policy,
+                timeout=settings.http.timeout_seconds, clock=clock,
+            )
+            jobs.append(Job(SourceKey(vendor.name, account.name, api), vendor.sources[api], call))
+        return list(await asyncio.gather(*(runner.run(job, request) for job in jobs)))
+
+
+async def _record_end(pool: asyncpg.Pool, report: RunReport, clock: Callable[[], float]) -> None:
+    totals: dict[str, Any] = {"sources": len(report.sources)}
+    for key in ("tasks_seen", "tasks_inserted", "tasks_changed", "tasks_rejected", "requests", "retries"):
+        totals[key] = sum(r.as_dict()[key] for r in report.sources)
+    failed = [r for r in report.sources if r.outcome == "failed"]
+    error = "; ".join(f"{r.key}: {r.error_code}: {r.error_message}" for r in failed) or None
+    async with pool.acquire() as conn:
+        for result in report.sources:
+            await runs.save_source(conn, report.run_id, result)
+        await runs.finish_run(conn, report.run_id, report.outcome, totals, error, utc_now(clock))
+    log.info("run.finished", outcome=report.outcome, **totals)

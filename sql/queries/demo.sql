@@ -1,0 +1,20 @@
+-- name: tasks_per_day_and_status
+-- Tasks per start day (UTC) and normalized status, newest day first.
+SELECT (start_time AT TIME ZONE 'UTC')::date AS day,
+       count(*) FILTER (WHERE status = 'scheduled') AS scheduled,
+       count(*) FILTER (WHERE status = 'running') AS running,
+       count(*) FILTER (WHERE status = 'stopped') AS stopped,
+       count(*) FILTER (WHERE status = 'finished') AS finished,
+       count(*) AS total
+FROM tasks
+WHERE account = $1
+GROUP BY 1
+ORDER BY 1 DESC
+LIMIT $2;
+
+-- name: tasks_by_status
+SELECT status, count(*) AS tasks, min(start_time) AS first_start, max(start_time) AS last_start
+FROM tasks
+WHERE account = $1
+GROUP BY status
+ORDER BY tasks DESC;

@@ -1,0 +1,83 @@
+-- name: create_stage_tasks
+-- A per-connection staging table for one window's tasks; emptied at every commit.
+CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
+    ord             bigint      NOT NULL,
+    vendor          text        NOT NULL,
+    account         text        NOT NULL,
+    api             text        NOT NULL,
+    task_id         text        NOT NULL,
+    kind            text        NOT NULL,
+    domain          text,
+    app             text,
+    stream          text,
+    room_id         text,
+    status          text        NOT NULL,
+    vendor_status   text,
+    start_time      timestamptz,
+    end_time        timestamptz,
+    raw             jsonb       NOT NULL,
+    seen_at         timestamptz NOT NULL
+) ON COMMIT DELETE ROWS;
+
+-- name: merge_stage_tasks
+-- Upserts the staged window into tasks in one statement. A row is rewritten only when its
+-- content changed (or its last_seen_at is older than $1), and each real change gets one
+-- task_history row. Rows are written in key order so concurrent windows cannot deadlock.
+-- $1 interval: last_seen_at resolution; $2 uuid: run id.
+WITH incoming AS (
+    SELECT DISTINCT ON (vendor, account, api, task_id) *
+    FROM stage_tasks
+    ORDER BY vendor, account, api, task_id, ord DESC
+),
+previous AS (
+    SELECT t.*
+    FROM tasks AS t
+    JOIN incoming AS i USING (vendor, account, api, task_id)
+),
+upserted AS (
+    INSERT INTO tasks AS t (
+        vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+        vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at
+    )
+    SELECT vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+           vendor_status, start_time, end_time, raw, seen_at, seen_at
+    FROM incoming
+    ORDER BY vendor, account, api, task_id
+    ON CONFLICT (vendor, account, api, task_id) DO UPDATE SET
+        kind = excluded.kind, domain = excluded.domain, app = excluded.app,
+        stream = excluded.stream, room_id = excluded.room_id, status = excluded.status,
+        vendor_status = excluded.vendor_status, start_time = excluded.start_time,
+        end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at
+    WHERE (t.kind, t.domain, t.app, t.stream, t.room_id, t.status, t.vendor_status,
+           t.start_time, t.end_time, t.raw)
+          IS DISTINCT FROM
+          (excluded.kind, excluded.domain, excluded.app, excluded.stream, excluded.room_id,
+           excluded.status, excluded.vendor_status, excluded.start_time, excluded.end_time,
+           excluded.raw)
+       OR t.last_seen_at < excluded.last_seen_at - $1::interval
+    RETURNING t.*, (t.xmax = 0) AS inserted
+),
+changed AS (
+    SELECT u.vendor, u.account, u.api, u.task_id, u.last_seen_at, p.status AS old_status,
+           u.status AS new_status,
+           task_changes(to_jsonb(p), to_jsonb(u) - 'inserted') AS changes
+    FROM upserted AS u
+    JOIN previous AS p USING (vendor, account, api, task_id)
+),
+history AS (
+    INSERT INTO task_history (
+        vendor, account, api, task_id, observed_at, run_id, old_status, new_status, changes
+    )
+    SELECT vendor, account, api, task_id, last_seen_at, $2, old_status, new_status, changes
+    FROM changed
+    WHERE changes <> '{}'::jsonb
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM incoming) AS seen,
+       (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
+       (SELECT count(*) FROM history) AS changed;
+
+-- name: insert_coverage
+-- $1 vendor, $2 account, $3 api, $4 covered from, $5 covered to, $6 fetched at, $7 run id.
+INSERT INTO coverage (vendor, account, api, period, fetched_at, run_id)
+VALUES ($1, $2, $3, tstzrange($4, $5, '[)'), $6, $7);

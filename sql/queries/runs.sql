@@ -1,0 +1,36 @@
+-- name: start_run
+-- $1 run id, $2 command, $3 arguments (json), $4 started at.
+INSERT INTO sync_runs (run_id, command, arguments, started_at) VALUES ($1, $2, $3::jsonb, $4);
+
+-- name: finish_run
+-- $1 run id, $2 outcome, $3 counts (json), $4 error, $5 ended at.
+UPDATE sync_runs SET outcome = $2, counts = $3::jsonb, error = $4, ended_at = $5
+WHERE run_id = $1;
+
+-- name: save_run_source
+-- Inserts or updates one source's result within a run.
+INSERT INTO sync_run_sources (
+    run_id, vendor, account, api, started_at, ended_at, outcome, windows_planned, windows_done,
+    tasks_seen, tasks_inserted, tasks_changed, tasks_rejected, requests, retries, notes,
+    error_code, error_message
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT (run_id, vendor, account, api) DO UPDATE SET
+    ended_at = excluded.ended_at, outcome = excluded.outcome,
+    windows_planned = excluded.windows_planned, windows_done = excluded.windows_done,
+    tasks_seen = excluded.tasks_seen, tasks_inserted = excluded.tasks_inserted,
+    tasks_changed = excluded.tasks_changed, tasks_rejected = excluded.tasks_rejected,
+    requests = excluded.requests, retries = excluded.retries, notes = excluded.notes,
+    error_code = excluded.error_code, error_message = excluded.error_message;
+
+-- name: unfinished_backfill_start
+-- When the latest backfill with these arguments did not finish, when it started: a re-run
+-- resumes it. $1 arguments (json).
+SELECT started_at
+FROM (
+    SELECT started_at, outcome
+    FROM sync_runs
+    WHERE command = 'backfill' AND arguments = $1::jsonb
+    ORDER BY started_at DESC
+    LIMIT 1
+) AS latest
+WHERE outcome <> 'succeeded';

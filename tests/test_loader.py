@@ -1,0 +1,106 @@
+"""The loader: one merge per window, history only for real changes, all or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from pipeline.db.loader import Loader, SourceKey
+from pipeline.model import Kind, Rejection, Status, Task
+from pipeline.periods import Period
+
+KEY = SourceKey("tencent", "acct", "DescribeRecordTask")
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def task(n: int, **changes: object) -> Task:
+    base = Task(
+        task_id=f"task-{n}", kind=Kind.RECORD, status=Status.FINISHED, vendor_status=None,
+        start_time=T0 + timedelta(hours=n), end_time=T0 + timedelta(hours=n + 1),
+        raw={"TaskId": f"task-{n}", "Stopped": 0}, domain="d", app="live", stream=f"s{n}",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def count(pool: asyncpg.Pool, table: str) -> int:
+    return await pool.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
+
+
+async def test_first_load_inserts_every_task_without_history(pool: asyncpg.Pool) -> None:
+    counts = await Loader(pool).load(KEY, [task(n) for n in range(5)], T0)
+    assert (counts.seen, counts.inserted, counts.changed) == (5, 5, 0)
+    assert await count(pool, "tasks") == 5
+    assert await count(pool, "task_history") == 0
+
+
+async def test_identical_reload_rewrites_nothing(pool: asyncpg.Pool) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(n) for n in range(5)], T0)
+    before = await pool.fetch("SELECT task_id, xmin::text, last_seen_at FROM tasks ORDER BY 1")
+    counts = await loader.load(KEY, [task(n) for n in range(5)], T0 + timedelta(minutes=5))
+    after = await pool.fetch("SELECT task_id, xmin::text, last_seen_at FROM tasks ORDER BY 1")
+    assert (counts.inserted, counts.changed) == (0, 0)
+    assert before == after
+    assert await count(pool, "task_history") == 0
+
+
+async def test_a_changed_task_gets_one_history_row_naming_the_change(pool: asyncpg.Pool) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    stopped = task(1, status=Status.STOPPED, raw={"TaskId": "task-1", "Stopped": 1234})
+    counts = await loader.load(KEY, [stopped], T0 + timedelta(minutes=1))
+    assert counts.changed == 1
+    row = await pool.fetchrow("SELECT old_status, new_status, changes::text FROM task_history")
+    assert (row["old_status"], row["new_status"]) == ("finished", "stopped")
+    assert '"raw.Stopped": [0, 1234]' in row["changes"]
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"
+
+
+async def test_unchanged_task_is_marked_seen_after_the_resolution(pool: asyncpg.Pool) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    await loader.load(KEY, [task(1)], T0 + timedelta(hours=2))
+    seen = await pool.fetchrow("SELECT first_seen_at, last_seen_at FROM tasks")
+    assert seen["first_seen_at"] == T0
+    assert seen["last_seen_at"] == T0 + timedelta(hours=2)
+    assert await count(pool, "task_history") == 0
+
+
+async def test_a_task_twice_in_one_window_is_loaded_once_with_its_latest_state(pool: asyncpg.Pool) -> None:
+    async with Loader(pool).window(KEY) as window:
+        await window.add([task(1)], (), T0)
+        await window.add([task(1, status=Status.STOPPED)], (), T0)
+        counts = await window.finish(None, T0)
+    assert counts.inserted == 1
+    assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
+
+
+async def test_a_failed_window_leaves_no_tasks_and_no_coverage(pool: asyncpg.Pool) -> None:
+    covers = Period(T0, T0 + timedelta(days=1))
+    with pytest.raises(RuntimeError):
+        async with Loader(pool).window(KEY) as window:
+            await window.add([task(n) for n in range(3)], (), T0)
+            await window.finish(covers, T0)
+            raise RuntimeError("connection lost before commit")
+    assert await count(pool, "tasks") == 0
+    assert await count(pool, "coverage") == 0
+
+
+async def test_window_coverage_is_recorded_with_its_tasks(pool: asyncpg.Pool) -> None:
+    covers = Period(T0, T0 + timedelta(days=1))
+    await Loader(pool).load(KEY, [task(1)], T0, covers=covers)
+    row = await pool.fetchrow("SELECT lower(period) AS lo, upper(period) AS hi, fetched_at FROM coverage")
+    assert (row["lo"], row["hi"], row["fetched_at"]) == (covers.start, covers.end, T0)
+
+
+async def test_rejected_records_are_kept_with_their_payload(pool: asyncpg.Pool) -> None:
+    async with Loader(pool).window(KEY) as window:
+        await window.add([task(1)], [Rejection("StartTime: missing", {"TaskId": "bad"}, "bad")], T0)
+        counts = await window.finish(None, T0)
+    assert counts.rejected == 1
+    row = await pool.fetchrow("SELECT task_id, reason, raw::text FROM rejected_records")
+    assert (row["task_id"], row["reason"], row["raw"]) == ("bad", "StartTime: missing", '{"TaskId": "bad"}')
+    assert await count(pool, "tasks") == 1
