@@ -58,17 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script."""
+    try:
+        return asyncio.run(run_cli(argv))
+    except KeyboardInterrupt:
+        print("pipeline: interrupted", file=sys.stderr)
+        return 130
+
+
+async def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the command, and map errors to exit statuses."""
     args = build_parser().parse_args(argv)
     from pipeline import commands  # after parsing, so `--help` stays fast
 
     try:
-        return asyncio.run(commands.run(args))
+        return await commands.run(args)
     except ConfigError as exc:
         print(f"pipeline: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseError as exc:
         print(f"pipeline: database error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("pipeline: interrupted", file=sys.stderr)
-        return 130

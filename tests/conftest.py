@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
+
+from pipeline.config import HttpSettings, RetrySettings, Settings
+from pipeline.vendors.base import AccountBase
+from pipeline.vendors.tencent.account import TencentAccount
+from pipeline.vendors.tencent.fakedata import generate_record_tasks
+from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 from tests.database import cloned_database, server_url, template_database
 
@@ -37,3 +45,51 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+# --- the Tencent sandbox -------------------------------------------------------------------
+
+SECRET_ID = "AKIDtest00000000000000000000000000000"
+SECRET_KEY = "test-secret-key-9f3b2c71d5e04a8b"
+# Far above the documented 20/s so tests stay fast; tests about rate limits set their own.
+FAST_RATE = 2000.0
+
+
+@pytest.fixture
+def frozen_now() -> int:
+    """One instant shared by the sandbox's clock and the pipeline's, so runs are repeatable."""
+    return int(time.time())
+
+
+@pytest.fixture
+def tencent(frozen_now: int) -> TencentSandbox:
+    """A Tencent twin holding 90 days of record tasks plus a week of scheduled ones."""
+    sandbox = TencentSandbox(
+        credentials={SECRET_ID: SECRET_KEY}, clock=lambda: frozen_now,
+        rate_limits={"DescribeRecordTask": FAST_RATE},
+    )
+    sandbox.add_record_tasks(generate_record_tasks(frozen_now, per_day=30, seed=11))
+    return sandbox
+
+
+@pytest.fixture
+async def tencent_url(tencent: TencentSandbox) -> AsyncIterator[str]:
+    async with tencent.serve() as server:
+        yield server.url
+
+
+def tencent_account(url: str, *, name: str = "tencent-main", secret_key: str = SECRET_KEY,
+                    rate: float = FAST_RATE) -> TencentAccount:
+    return TencentAccount(
+        name=name, vendor="tencent", secret_id=SECRET_ID, secret_key=SecretStr(secret_key),
+        endpoint=url, rate_limits={"DescribeRecordTask": rate},
+    )
+
+
+def fast_settings(*accounts: AccountBase, timeout: float = 5.0) -> Settings:
+    """Settings whose retries wait (almost) nothing: behaviour, not time, is under test."""
+    return Settings(
+        accounts=accounts,
+        retry=RetrySettings(attempts=8, initial_wait=0.001, max_wait=0.005, total_timeout=30),
+        http=HttpSettings(timeout_seconds=timeout),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -56,12 +57,13 @@ def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+@dataclass(frozen=True)
 class RecordTasks:
     """The `DescribeRecordTask` source."""
 
-    api = "DescribeRecordTask"
-    default_rate = 20.0
-    rules = RULES
+    api: str = "DescribeRecordTask"
+    default_rate: float = 20.0
+    rules: WindowRules = RULES
 
     async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         query = {

@@ -1,0 +1,296 @@
+"""config.yaml as frozen settings; each mistake is a ConfigError naming file, account and key."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from pipeline.envexpand import Location, UnsetVariables, expand, read_yaml
+from pipeline.errors import ConfigError
+from pipeline.validation import location
+from pipeline.vendors import VENDORS
+from pipeline.vendors.base import AccountBase, Vendor
+
+DEFAULT_CONFIG = Path("config.yaml")
+DATABASE_URL_ENV = "PIPELINE_DATABASE_URL"
+_KV_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where PostgreSQL is; no DSN means the embedded server under ./.pipeline/."""
+
+    dsn: SecretStr | None = None
+
+    @field_validator("dsn", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def password(self) -> str | None:
+        """The password inside the DSN, if it has one."""
+        return dsn_password(self.dsn.get_secret_value()) if self.dsn else None
+
+
+class HttpSettings(_Section):
+    """HTTP client settings; TLS verification is always on."""
+
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30
+    ca_bundle: FilePath | None = None
+
+    @field_validator("ca_bundle", mode="before")
+    @classmethod
+    def _relative_to_config(cls, value: Any, info: ValidationInfo) -> Any:
+        # A relative CA path means the same file wherever the command is started from.
+        if not value:
+            return None
+        base = (info.context or {}).get("base_dir")
+        return base / value if isinstance(value, str) and base is not None else value
+
+
+class RetrySettings(_Section):
+    """How often and how long a retryable failure is retried."""
+
+    attempts: Annotated[int, Field(ge=1)] = 8
+    initial_wait: Annotated[float, Field(ge=0)] = 0.5
+    max_wait: Annotated[float, Field(ge=0)] = 30
+    total_timeout: Annotated[float, Field(gt=0)] = 600
+
+    @model_validator(mode="after")
+    def _waits_ordered(self) -> RetrySettings:
+        if self.max_wait < self.initial_wait:
+            raise ValueError("max_wait must not be less than initial_wait")
+        return self
+
+
+class ConcurrencySettings(_Section):
+    """How much of one source runs at once."""
+
+    windows_per_source: Annotated[int, Field(ge=1)] = 4
+
+
+class Settings(_Section):
+    """The whole validated config.yaml."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    accounts: tuple[SerializeAsAny[AccountBase], ...] = Field(min_length=1)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)
+
+    def secret_values(self) -> list[str]:
+        """Every credential of every account and the database password, for log redaction."""
+        values = [value for account in self.accounts for value in account.secret_values()]
+        password = self.database.password()
+        if password:
+            values += [password, unquote(password)]
+        return list(dict.fromkeys(values))
+
+    def account(self, name: str) -> AccountBase:
+        """The account called `name`; ConfigError if there is none."""
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(account.name for account in self.accounts)
+        raise ConfigError(f"unknown account {name!r}; configured accounts: {known}")
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    name: field.annotation for name, field in Settings.model_fields.items() if name != "accounts"
+}
+_TOP_LEVEL = tuple(Settings.model_fields)
+_MESSAGES = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "model_type": "must be a mapping",
+    "dict_type": "must be a mapping",
+}
+
+
+def resolve_config_path(cli_value: str | None, environ: Mapping[str, str] | None = None) -> Path:
+    """`--config`, else `PIPELINE_CONFIG`, else `./config.yaml`."""
+    environ = os.environ if environ is None else environ
+    return Path(cli_value or environ.get("PIPELINE_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, expand and validate the config file at `path`."""
+    environ = os.environ if environ is None else environ
+    data, problems = _expanded(read_yaml(path), environ)
+    _raise_if(path, problems)
+    accounts, problems = _accounts(data.get("accounts"))
+    sections = {}
+    for name, model in _SECTIONS.items():
+        section, errors = _validate(model, data.get(name, {}), {"base_dir": path.parent}, name)
+        sections[name] = section
+        problems += errors
+    _raise_if(path, problems)
+    if environ.get(DATABASE_URL_ENV):
+        sections["database"] = DatabaseSettings(dsn=environ[DATABASE_URL_ENV])
+    return Settings(accounts=tuple(accounts), **sections)
+
+
+def selected_apis(account: AccountBase) -> list[str]:
+    """The APIs to sync for `account`: its `apis`, else all of its vendor's."""
+    return list(dict.fromkeys(account.apis or VENDORS[account.vendor].sources))
+
+
+def rate_for(account: AccountBase, api: str) -> float:
+    """Requests per second for `api` on `account`: its override, else the documented rate."""
+    return account.rate_limits.get(api, VENDORS[account.vendor].sources[api].default_rate)
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password in a URL or key/value DSN, as written."""
+    span = _url_password_span(dsn)
+    if span:
+        return dsn[span[0] : span[1]] or None
+    match = _KV_PASSWORD.search(dsn)
+    if not match:
+        return None
+    value = match.group(2)
+    if value.startswith("'"):
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value or None
+
+
+def redact_dsn(dsn: str) -> str:
+    """`dsn` with its password, in URL or `password=` form, replaced by `***`."""
+    span = _url_password_span(dsn)
+    if span:
+        dsn = f"{dsn[: span[0]]}***{dsn[span[1] :]}"
+    return _KV_PASSWORD.sub(r"\1***", dsn)
+
+
+def _url_password_span(dsn: str) -> tuple[int, int] | None:
+    # The password runs to the last `@`, so one written with a raw `@` is still covered.
+    start = dsn.find("://") + 3
+    first_at, last_at = dsn.find("@", start), dsn.rfind("@", start)
+    colon = dsn.find(":", start, max(first_at, 0))
+    if start < 3 or first_at < 0 or colon < 0:
+        return None
+    return colon + 1, last_at
+
+
+def _raise_if(path: Path, problems: list[str]) -> None:
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {problem}" for problem in problems))
+
+
+def _expanded(raw: dict[str, Any], environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    problems = [
+        f"{key}: unknown key; expected one of {', '.join(_TOP_LEVEL)}"
+        for key in raw
+        if key not in _TOP_LEVEL
+    ]
+    try:
+        return expand(raw, environ), problems
+    except UnsetVariables as exc:
+        unset = exc.missing
+    return raw, problems + [
+        f"{_where(raw, loc)}: environment variable {name} is not set" for loc, name in unset
+    ]
+
+
+def _where(data: Mapping[str, Any], loc: Location) -> str:
+    if len(loc) < 2 or loc[0] != "accounts" or not isinstance(loc[1], int):
+        return location(loc)
+    head = _account_label(loc[1], data["accounts"][loc[1]])
+    return f"{head}: {location(loc[2:])}" if loc[2:] else head
+
+
+def _account_label(index: int, item: Any) -> str:
+    name = item.get("name") if isinstance(item, dict) else None
+    known = isinstance(name, str) and name and "${" not in name
+    return f"accounts[{index}] {name!r}" if known else f"accounts[{index}]"
+
+
+def _accounts(raw: Any) -> tuple[list[AccountBase], list[str]]:
+    if raw is None:
+        return [], ["accounts: required key is missing; configure at least one account"]
+    if not isinstance(raw, list) or not raw:
+        return [], ["accounts: must be a non-empty list of accounts"]
+    accounts: list[AccountBase] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        account, errors = _account(item)
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name in seen:
+            errors.append(f"name: duplicate account name, already used by accounts[{seen[name]}]")
+        elif isinstance(name, str):
+            seen[name] = index
+        problems += [f"{_account_label(index, item)}: {error}" for error in errors]
+        accounts += [account] if account else []
+    return accounts, problems
+
+
+def _account(item: Any) -> tuple[AccountBase | None, list[str]]:
+    if not isinstance(item, dict):
+        return None, ["must be a mapping with name, vendor and credentials"]
+    known = f"known vendors: {', '.join(sorted(VENDORS))}"
+    if "vendor" not in item:
+        return None, [f"vendor: required key is missing; {known}"]
+    vendor = VENDORS.get(item["vendor"]) if isinstance(item["vendor"], str) else None
+    if vendor is None:
+        return None, [f"vendor: unknown vendor {item['vendor']!r}; {known}"]
+    account, errors = _validate(vendor.account_model, item, {})
+    return account, errors + _api_problems(item, vendor)
+
+
+def _api_problems(item: dict[str, Any], vendor: Vendor) -> list[str]:
+    # Checked on the raw item, so an unknown API is reported along with any other mistake.
+    known = f"vendor {vendor.name} has {', '.join(vendor.sources)}"
+    apis, rates = item.get("apis"), item.get("rate_limits")
+    problems = ["apis: must not be empty; leave it out for all APIs"] if apis == [] else []
+    if isinstance(apis, list):
+        problems += [
+            f"apis[{index}]: unknown API {api!r}; {known}"
+            for index, api in enumerate(apis)
+            if isinstance(api, str) and api not in vendor.sources
+        ]
+    if isinstance(rates, dict):
+        problems += [
+            f"rate_limits.{api}: unknown API {api!r}; {known}"
+            for api in rates
+            if api not in vendor.sources
+        ]
+    return problems
+
+
+def _validate(
+    model: type[Any], data: Any, context: dict[str, Any], section: str | None = None
+) -> tuple[Any, list[str]]:
+    # Only pydantic's messages are used: its full text quotes the input, secrets included.
+    try:
+        return model.model_validate(data, context=context), []
+    except ValidationError as exc:
+        return None, [_describe(model, error, section) for error in exc.errors()]
+
+
+def _describe(model: type[BaseModel], error: Any, section: str | None) -> str:
+    message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+    if error["type"] == "extra_forbidden":
+        message += f"; expected one of {', '.join(model.model_fields)}"
+    loc = (section, *error["loc"]) if section else tuple(error["loc"])
+    return f"{location(loc)}: {message}"
