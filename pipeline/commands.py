@@ -129,8 +129,10 @@ async def run_with_settings(
 
 
 def report_failures(report: RunReport) -> None:
-    """One line on stderr per failed source, with the vendor's code and message."""
+    """On stderr: what each source could not do (clamps, gaps) and each failure's code."""
     for result in report.sources:
+        for note in result.notes:
+            print(f"pipeline: {result.key}: {note}", file=sys.stderr)
         if result.outcome == "failed":
             print(f"pipeline: {result.key} failed: {result.error_code}: {result.error_message}", file=sys.stderr)
 

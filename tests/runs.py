@@ -12,6 +12,8 @@ from pipeline.jobs import BackfillRequest, Request, SyncRequest
 from pipeline.periods import Period
 from pipeline.progress import SilentProgress
 from pipeline.runner import RunReport, Selection, execute
+from pipeline.vendors.tencent.record_tasks import RULES
+from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 
 async def run(pool: asyncpg.Pool, settings: Settings, request: Request, now: float) -> RunReport:
@@ -30,3 +32,9 @@ def backfill_all(now: float, days: int = 120) -> BackfillRequest:
 
 async def stored_ids(pool: asyncpg.Pool) -> list[str]:
     return [r["task_id"] for r in await pool.fetch("SELECT task_id FROM tasks ORDER BY task_id")]
+
+
+def reachable(sandbox: TencentSandbox, now: float) -> list[str]:
+    """Record tasks the vendor can still serve: starting no earlier than the planner's reach."""
+    oldest = now - RULES.reach_back.total_seconds()
+    return sorted(t["TaskId"] for t in sandbox.record_tasks.values() if t["StartTime"] >= oldest)

@@ -17,15 +17,9 @@ from pipeline.vendors.tencent.client import TencentClient
 from pipeline.vendors.tencent.record_tasks import RULES, RecordTasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import fast_settings, tencent_account
-from tests.runs import backfill_all, run, stored_ids
+from tests.runs import backfill_all, reachable, run, stored_ids
 
 WEEK = 7 * 86_400
-
-
-def reachable(sandbox: TencentSandbox, now: int) -> list[str]:
-    """Tasks the vendor can still serve: starting no earlier than the planner's reach."""
-    oldest = now - RULES.reach_back.total_seconds()
-    return sorted(t["TaskId"] for t in sandbox.record_tasks.values() if t["StartTime"] >= oldest)
 
 
 def straddlers(sandbox: TencentSandbox, boundaries: list[int]) -> list[str]:
