@@ -87,7 +87,7 @@ class BarProgress:
     def __init__(self, stream: TextIO) -> None:
         self._bars = RichBars(
             TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("windows  {task.fields[loaded]:>8} tasks  {task.fields[rate]:>6.1f} req/s"),
+            TextColumn("windows  {task.fields[loaded]:>8} records  {task.fields[rate]:>6.1f} req/s"),
             console=Console(file=stream), transient=False,
         )
         self._ids: dict[SourceKey, TaskID] = {}
