@@ -31,27 +31,44 @@ def parse_when(text: str) -> datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pipeline", description="Keep the full history of live-streaming vendors' tasks in PostgreSQL."
+        prog="pipeline",
+        description="Keep the full history of live-streaming vendors' tasks in PostgreSQL.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default ./config.yaml or $PIPELINE_CONFIG)")
-    common.add_argument("--log-format", choices=["json", "console"], help="default: json unless stdout is a terminal")
+    common.add_argument(
+        "--config", metavar="PATH", help="config file (default ./config.yaml or $PIPELINE_CONFIG)"
+    )
+    common.add_argument(
+        "--log-format",
+        choices=["json", "console"],
+        help="default: json unless stdout is a terminal",
+    )
     common.add_argument("--quiet", action="store_true", help="no progress display")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("migrate", parents=[common], help="apply the SQL under sql/, once each")
-    sync = commands.add_parser("sync", parents=[common], help="fetch what is new or may have changed")
+    sync = commands.add_parser(
+        "sync", parents=[common], help="fetch what is new or may have changed"
+    )
     sync.add_argument("--account", action="append", default=[], metavar="NAME")
-    backfill = commands.add_parser("backfill", parents=[common], help="fetch a chosen range on demand")
+    backfill = commands.add_parser(
+        "backfill", parents=[common], help="fetch a chosen range on demand"
+    )
     backfill.add_argument("--since", required=True, type=parse_when, metavar="DATE")
     backfill.add_argument("--until", type=parse_when, metavar="DATE")
     backfill.add_argument("--account", action="append", default=[], metavar="NAME")
     backfill.add_argument("--api", action="append", default=[], metavar="ACTION")
-    backfill.add_argument("--refetch", action="store_true", help="fetch again what is already complete")
-    status = commands.add_parser("status", parents=[common], help="runs, coverage and gaps per source")
+    backfill.add_argument(
+        "--refetch", action="store_true", help="fetch again what is already complete"
+    )
+    status = commands.add_parser(
+        "status", parents=[common], help="runs, coverage and gaps per source"
+    )
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    demo = commands.add_parser("demo", parents=[common], help="the whole job offline: sandbox and embedded Postgres")
+    demo = commands.add_parser(
+        "demo", parents=[common], help="the whole job offline: sandbox and embedded Postgres"
+    )
     demo.add_argument("--days", type=int, default=90, help="days to backfill (default 90)")
     demo.add_argument("--per-day", type=int, default=40, help="sandbox tasks per day (default 40)")
     return parser

@@ -32,8 +32,11 @@ FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 async def run(args: argparse.Namespace) -> int:
     handler = {
-        "migrate": migrate_command, "sync": sync_command, "backfill": backfill_command,
-        "status": status_command, "demo": demo_command,
+        "migrate": migrate_command,
+        "sync": sync_command,
+        "backfill": backfill_command,
+        "status": status_command,
+        "demo": demo_command,
     }[args.command]
     return await handler(args)
 
@@ -47,7 +50,12 @@ def setup_logging(args: argparse.Namespace, settings: Settings | None) -> None:
 def settings_from(args: argparse.Namespace, *, required: bool) -> Settings | None:
     """The validated config; None when it is optional, not named, and absent."""
     path = resolve_config_path(args.config)
-    if not required and not path.exists() and args.config is None and "PIPELINE_CONFIG" not in os.environ:
+    if (
+        not required
+        and not path.exists()
+        and args.config is None
+        and "PIPELINE_CONFIG" not in os.environ
+    ):
         return None
     return load_settings(path)
 
@@ -84,23 +92,34 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 
 async def sync_command(args: argparse.Namespace) -> int:
-    return await _run(args, "sync", SyncRequest(), Selection(tuple(args.account)), {"accounts": args.account})
+    return await _run(
+        args, "sync", SyncRequest(), Selection(tuple(args.account)), {"accounts": args.account}
+    )
 
 
 async def backfill_command(args: argparse.Namespace) -> int:
     until = args.until or FAR_FUTURE
     if until <= args.since:
-        raise ConfigError(f"--until {until.isoformat()} is not after --since {args.since.isoformat()}")
+        raise ConfigError(
+            f"--until {until.isoformat()} is not after --since {args.since.isoformat()}"
+        )
     arguments = {
-        "since": args.since.isoformat(), "until": args.until.isoformat() if args.until else None,
-        "accounts": sorted(args.account), "apis": sorted(args.api),
+        "since": args.since.isoformat(),
+        "until": args.until.isoformat() if args.until else None,
+        "accounts": sorted(args.account),
+        "apis": sorted(args.api),
     }
     request = BackfillRequest(Period(args.since, until), refetch=args.refetch)
-    return await _run(args, "backfill", request, Selection(tuple(args.account), tuple(args.api)), arguments)
+    return await _run(
+        args, "backfill", request, Selection(tuple(args.account), tuple(args.api)), arguments
+    )
 
 
 async def _run(
-    args: argparse.Namespace, command: str, request: Request, selection: Selection,
+    args: argparse.Namespace,
+    command: str,
+    request: Request,
+    selection: Selection,
     arguments: dict[str, Any],
 ) -> int:
     settings = settings_from(args, required=True)
@@ -110,8 +129,13 @@ async def _run(
 
 
 async def run_with_settings(
-    settings: Settings, args: argparse.Namespace, command: str, request: Request,
-    selection: Selection, arguments: dict[str, Any], progress: Progress | None = None,
+    settings: Settings,
+    args: argparse.Namespace,
+    command: str,
+    request: Request,
+    selection: Selection,
+    arguments: dict[str, Any],
+    progress: Progress | None = None,
 ) -> int:
     """Run a sync or backfill with validated settings (also used by the demo)."""
     from pipeline.runner import selected
@@ -121,8 +145,14 @@ async def run_with_settings(
     async with open_pool(settings, size=min(size, 40)) as pool:
         with choose_progress(args) if progress is None else nullcontext(progress) as shown:
             report = await execute(
-                settings=settings, pool=pool, command=command, arguments=arguments,
-                request=request, selection=selection, progress=shown, clock=time.time,
+                settings=settings,
+                pool=pool,
+                command=command,
+                arguments=arguments,
+                request=request,
+                selection=selection,
+                progress=shown,
+                clock=time.time,
             )
     report_failures(report)
     return report.exit_code
@@ -134,7 +164,10 @@ def report_failures(report: RunReport) -> None:
         for note in result.notes:
             print(f"pipeline: {result.key}: {note}", file=sys.stderr)
         if result.outcome == "failed":
-            print(f"pipeline: {result.key} failed: {result.error_code}: {result.error_message}", file=sys.stderr)
+            print(
+                f"pipeline: {result.key} failed: {result.error_code}: {result.error_message}",
+                file=sys.stderr,
+            )
 
 
 async def status_command(args: argparse.Namespace) -> int:
@@ -149,5 +182,7 @@ async def status_command(args: argparse.Namespace) -> int:
 async def demo_command(args: argparse.Namespace) -> int:
     from pipeline.demo import run_demo
 
-    configure_logging(json=None if args.log_format is None else args.log_format == "json", level="warning")
+    configure_logging(
+        json=None if args.log_format is None else args.log_format == "json", level="warning"
+    )
     return await run_demo(args)

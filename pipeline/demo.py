@@ -20,7 +20,7 @@ from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 ACCOUNT = "demo-tencent"
-DEMO_SECRET_ID = "AKIDdemo0000000000000000000000000000"
+DEMO_SECRET_ID = "AKIDdemo0000000000000000000000000000"  # noqa: S105 - fake
 DEMO_SECRET_KEY = "demo-secret-key-not-real"  # noqa: S105 - the sandbox's own fake credential
 SUMMARY_DAYS = 14
 
@@ -31,20 +31,29 @@ async def run_demo(args: argparse.Namespace) -> int:
     sandbox.add_record_tasks(generate_record_tasks(now, days_back=args.days, per_day=args.per_day))
     async with sandbox.serve() as server:
         account = TencentAccount(
-            name=ACCOUNT, vendor="tencent", secret_id=DEMO_SECRET_ID,
-            secret_key=SecretStr(DEMO_SECRET_KEY), endpoint=server.url,
+            name=ACCOUNT,
+            vendor="tencent",
+            secret_id=DEMO_SECRET_ID,
+            secret_key=SecretStr(DEMO_SECRET_KEY),
+            endpoint=server.url,
         )
         settings = Settings(accounts=(account,))
         since = datetime.fromtimestamp(now, UTC) - timedelta(days=args.days)
-        print(f"pipeline demo: Tencent sandbox at {server.url} holds {len(sandbox.record_tasks)} "
-              f"record tasks; backfilling {args.days} days at 20 requests/s")
+        print(
+            f"pipeline demo: Tencent sandbox at {server.url} holds {len(sandbox.record_tasks)} "
+            f"record tasks; backfilling {args.days} days at 20 requests/s"
+        )
         async with open_pool(settings) as pool:
             with choose_progress(args) as progress:
                 report = await execute(
-                    settings=settings, pool=pool, command="backfill",
+                    settings=settings,
+                    pool=pool,
+                    command="backfill",
                     arguments={"since": since.isoformat(), "demo": True},
                     request=BackfillRequest(Period(since, FAR_FUTURE), refetch=True),
-                    selection=Selection(), progress=progress, clock=time.time,
+                    selection=Selection(),
+                    progress=progress,
+                    clock=time.time,
                 )
             report_failures(report)
             print(await summary(pool))
@@ -56,13 +65,19 @@ async def run_demo(args: argparse.Namespace) -> int:
 async def summary(pool: asyncpg.Pool) -> str:
     """Tasks per day and status, newest first, then totals by status."""
     days = await pool.fetch(query("tasks_per_day_and_status"), ACCOUNT, SUMMARY_DAYS)
-    lines = ["", f"tasks per start day (UTC), latest {SUMMARY_DAYS} days",
-             f"{'day':<12}{'scheduled':>10}{'running':>9}{'stopped':>9}{'finished':>10}{'total':>8}"]
+    lines = [
+        "",
+        f"tasks per start day (UTC), latest {SUMMARY_DAYS} days",
+        f"{'day':<12}{'scheduled':>10}{'running':>9}{'stopped':>9}{'finished':>10}{'total':>8}",
+    ]
     for d in days:
-        lines.append(f"{d['day']!s:<12}{d['scheduled']:>10}{d['running']:>9}{d['stopped']:>9}"
-                     f"{d['finished']:>10}{d['total']:>8}")
+        lines.append(
+            f"{d['day']!s:<12}{d['scheduled']:>10}{d['running']:>9}{d['stopped']:>9}"
+            f"{d['finished']:>10}{d['total']:>8}"
+        )
     lines.append("")
     lines.append(f"{'status':<12}{'tasks':>8}  first start -> last start")
     for s in await pool.fetch(query("tasks_by_status"), ACCOUNT):
-        lines.append(f"{s['status']:<12}{s['tasks']:>8}  {s['first_start']:%Y-%m-%d} -> {s['last_start']:%Y-%m-%d}")
+        first, last = s["first_start"], s["last_start"]
+        lines.append(f"{s['status']:<12}{s['tasks']:>8}  {first:%Y-%m-%d} -> {last:%Y-%m-%d}")
     return "\n".join(lines)

@@ -67,7 +67,12 @@ class SourceRunner:
     """Runs jobs of one run: shared pool, loader, clock and progress display."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, run_id, clock: Callable[[], float], concurrency: int,
+        self,
+        *,
+        pool: asyncpg.Pool,
+        run_id,
+        clock: Callable[[], float],
+        concurrency: int,
         progress: Progress,
     ) -> None:
         self._pool = pool
@@ -90,7 +95,7 @@ class SourceRunner:
             except asyncio.CancelledError:
                 result.outcome = "interrupted"
                 raise
-            except Exception as exc:  # noqa: BLE001 - one source's failure must not stop the others
+            except Exception as exc:
                 self._fail(result, _first_error(exc))
             finally:
                 result.ended_at = utc_now(self._clock)
@@ -106,8 +111,12 @@ class SourceRunner:
             if isinstance(request, SyncRequest):
                 plan = plan_sync(rules, now, settled, await coverage.first_covered(conn, key))
                 gaps = await coverage.record_gaps(
-                    conn, key, plan.unreachable, self._run_id,
-                    "fell out of the vendor's reach before a run fetched it", now,
+                    conn,
+                    key,
+                    plan.unreachable,
+                    self._run_id,
+                    "fell out of the vendor's reach before a run fetched it",
+                    now,
                 )
                 for gap in gaps:
                     log.warning("coverage.gap", period=str(gap), reason="out of the vendor's reach")
@@ -119,7 +128,9 @@ class SourceRunner:
         plan = plan_backfill(rules, now, request.period, done)
         for period in plan.unreachable:
             log.warning("backfill.clamped", period=str(period), reach_starts=plan_reach(rules, now))
-            result.notes.append(f"clamped: tasks starting in {period} are beyond the vendor's reach")
+            result.notes.append(
+                f"clamped: tasks starting in {period} are beyond the vendor's reach"
+            )
         if plan.skipped:
             log.info("backfill.skipping_complete", periods=[str(p) for p in plan.skipped])
         return plan
@@ -155,12 +166,18 @@ class SourceRunner:
                 seen_at = utc_now(self._clock)
                 tasks, rejections = _normalize(job.source, records, seen_at)
                 for rejection in rejections:
-                    log.warning("record.rejected", task_id=rejection.task_id, reason=rejection.reason)
+                    log.warning(
+                        "record.rejected", task_id=rejection.task_id, reason=rejection.reason
+                    )
                 await load.add(tasks, rejections, seen_at)
             counts = await load.finish(window.covers, fetched_at)
         log.info(
-            "window.loaded", query=str(window.query), covers=str(window.covers),
-            seen=counts.seen, inserted=counts.inserted, changed=counts.changed,
+            "window.loaded",
+            query=str(window.query),
+            covers=str(window.covers),
+            seen=counts.seen,
+            inserted=counts.inserted,
+            changed=counts.changed,
             rejected=counts.rejected,
         )
         return counts
@@ -175,7 +192,9 @@ class SourceRunner:
             log.error("source.crashed", error_code=result.error_code, exc_info=exc)
 
 
-def _normalize(source: Source, records: list[Record], seen_at: datetime) -> tuple[list[Task], list[Rejection]]:
+def _normalize(
+    source: Source, records: list[Record], seen_at: datetime
+) -> tuple[list[Task], list[Rejection]]:
     tasks: list[Task] = []
     rejections: list[Rejection] = []
     for raw in records:

@@ -8,7 +8,8 @@ from typing import Protocol, TextIO
 
 import structlog
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichBars, TaskID, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
+from rich.progress import Progress as RichBars
 
 from pipeline.db.loader import LoadCounts, SourceKey
 
@@ -75,9 +76,14 @@ class LogProgress:
     @staticmethod
     def _emit(key: SourceKey, tally: _Tally, **extra: str) -> None:
         log.info(
-            "progress", account=key.account, api=key.api, windows_done=tally.done,
-            windows_planned=tally.planned, tasks_loaded=tally.loaded,
-            requests_per_second=round(tally.rate, 2), **extra,
+            "progress",
+            account=key.account,
+            api=key.api,
+            windows_done=tally.done,
+            windows_planned=tally.planned,
+            tasks_loaded=tally.loaded,
+            requests_per_second=round(tally.rate, 2),
+            **extra,
         )
 
 
@@ -86,9 +92,14 @@ class BarProgress:
 
     def __init__(self, stream: TextIO) -> None:
         self._bars = RichBars(
-            TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("windows  {task.fields[loaded]:>8} records  {task.fields[rate]:>6.1f} req/s"),
-            console=Console(file=stream), transient=False,
+            TextColumn("{task.description:<40}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "windows  {task.fields[loaded]:>8} records  {task.fields[rate]:>6.1f} req/s"
+            ),
+            console=Console(file=stream),
+            transient=False,
         )
         self._ids: dict[SourceKey, TaskID] = {}
         self._tallies: dict[SourceKey, _Tally] = {}
@@ -102,13 +113,17 @@ class BarProgress:
 
     def planned(self, key: SourceKey, windows: int) -> None:
         self._tallies[key] = _Tally(planned=windows)
-        self._ids[key] = self._bars.add_task(f"{key.account} {key.api}", total=windows, loaded=0, rate=0.0)
+        self._ids[key] = self._bars.add_task(
+            f"{key.account} {key.api}", total=windows, loaded=0, rate=0.0
+        )
 
     def window_done(self, key: SourceKey, counts: LoadCounts, requests: int) -> None:
         tally = self._tallies.setdefault(key, _Tally())
         tally.record(counts, requests)
         if key in self._ids:
-            self._bars.update(self._ids[key], completed=tally.done, loaded=tally.loaded, rate=tally.rate)
+            self._bars.update(
+                self._ids[key], completed=tally.done, loaded=tally.loaded, rate=tally.rate
+            )
 
     def finished(self, key: SourceKey, outcome: str) -> None:
         if key in self._ids:

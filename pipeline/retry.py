@@ -75,7 +75,9 @@ async def call_with_retries(
         exc = state.outcome.exception() if state.outcome else None
         assert exc is not None
         log.warning(
-            "request.retry", attempt=state.attempt_number, error=str(exc),
+            "request.retry",
+            attempt=state.attempt_number,
+            error=str(exc),
             wait_seconds=round(state.upcoming_sleep, 3),
         )
         if on_retry is not None:

@@ -54,7 +54,9 @@ def selected(settings: Settings, selection: Selection) -> list[tuple[AccountBase
     names = {a.name for a in settings.accounts}
     for name in selection.accounts:
         if name not in names:
-            raise ConfigError(f"--account {name}: no such account (configured: {', '.join(sorted(names))})")
+            raise ConfigError(
+                f"--account {name}: no such account (configured: {', '.join(sorted(names))})"
+            )
     pairs = [
         (account, api)
         for account in settings.accounts
@@ -64,7 +66,8 @@ def selected(settings: Settings, selection: Selection) -> list[tuple[AccountBase
     known_apis = {api for _, api in pairs}
     for api in selection.apis:
         if api not in known_apis:
-            raise ConfigError(f"--api {api}: not an API of the selected accounts ({', '.join(sorted(known_apis))})")
+            known = ", ".join(sorted(known_apis))
+            raise ConfigError(f"--api {api}: not an API of the selected accounts ({known})")
     return [(a, api) for a, api in pairs if not selection.apis or api in selection.apis]
 
 
@@ -111,13 +114,20 @@ async def execute(
 
 
 async def _run_sources(
-    settings: Settings, pool: asyncpg.Pool, run_id: UUID,
-    pairs: list[tuple[AccountBase, str]], request: Request, progress: Progress,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    run_id: UUID,
+    pairs: list[tuple[AccountBase, str]],
+    request: Request,
+    progress: Progress,
     clock: Callable[[], float],
 ) -> list[SourceResult]:
     runner = SourceRunner(
-        pool=pool, run_id=run_id, clock=clock,
-        concurrency=settings.concurrency.windows_per_source, progress=progress,
+        pool=pool,
+        run_id=run_id,
+        clock=clock,
+        concurrency=settings.concurrency.windows_per_source,
+        progress=progress,
     )
     policy = RetryPolicy(**settings.retry.model_dump())
     connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)
@@ -126,9 +136,13 @@ async def _run_sources(
         for account, api in pairs:
             vendor = VENDORS[account.vendor]
             call = Transport(
-                session=session, client=vendor.make_client(account), api=api,
-                limiter=paced_limiter(rate_for(account, api)), policy=policy,
-                timeout=settings.http.timeout_seconds, clock=clock,
+                session=session,
+                client=vendor.make_client(account),
+                api=api,
+                limiter=paced_limiter(rate_for(account, api)),
+                policy=policy,
+                timeout=settings.http.timeout_seconds,
+                clock=clock,
             )
             jobs.append(Job(SourceKey(vendor.name, account.name, api), vendor.sources[api], call))
         return list(await asyncio.gather(*(runner.run(job, request) for job in jobs)))
@@ -136,7 +150,14 @@ async def _run_sources(
 
 async def _record_end(pool: asyncpg.Pool, report: RunReport, clock: Callable[[], float]) -> None:
     totals: dict[str, Any] = {"sources": len(report.sources)}
-    for key in ("tasks_seen", "tasks_inserted", "tasks_changed", "tasks_rejected", "requests", "retries"):
+    for key in (
+        "tasks_seen",
+        "tasks_inserted",
+        "tasks_changed",
+        "tasks_rejected",
+        "requests",
+        "retries",
+    ):
         totals[key] = sum(r.as_dict()[key] for r in report.sources)
     failed = [r for r in report.sources if r.outcome == "failed"]
     error = "; ".join(f"{r.key}: {r.error_code}: {r.error_message}" for r in failed) or None

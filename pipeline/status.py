@@ -28,22 +28,35 @@ async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[
 async def collect(pool: asyncpg.Pool, settings: Settings | None) -> dict[str, Any]:
     """Everything `status` shows, as plain data."""
     async with pool.acquire() as conn:
-        rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in await conn.fetch(query("status_sources"))}
+        rows = {
+            SourceKey(r["vendor"], r["account"], r["api"]): r
+            for r in await conn.fetch(query("status_sources"))
+        }
         keys = list(rows)
         for account in settings.accounts if settings else ():
-            keys += [k for api in selected_apis(account) if (k := SourceKey(account.vendor, account.name, api)) not in rows]
+            keys += [
+                k
+                for api in selected_apis(account)
+                if (k := SourceKey(account.vendor, account.name, api)) not in rows
+            ]
         sources = []
         for key in keys:
             row = rows.get(key)
-            sources.append({
-                "vendor": key.vendor, "account": key.account, "api": key.api,
-                "last_success": row["last_success"] if row else None,
-                "last_failure": row["last_failure"] if row else None,
-                "last_error": f"{row['error_code']}: {row['error_message']}" if row and row["error_code"] else None,
-                "covered": await _periods(conn, "covered_periods", key),
-                "gaps": await _periods(conn, "recorded_gaps", key),
-                "rejected": row["rejected"] if row else 0,
-            })
+            sources.append(
+                {
+                    "vendor": key.vendor,
+                    "account": key.account,
+                    "api": key.api,
+                    "last_success": row["last_success"] if row else None,
+                    "last_failure": row["last_failure"] if row else None,
+                    "last_error": f"{row['error_code']}: {row['error_message']}"
+                    if row and row["error_code"]
+                    else None,
+                    "covered": await _periods(conn, "covered_periods", key),
+                    "gaps": await _periods(conn, "recorded_gaps", key),
+                    "rejected": row["rejected"] if row else 0,
+                }
+            )
         runs = [dict(r) for r in await conn.fetch(query("recent_runs"), RECENT_RUNS)]
     return {"sources": sources, "runs": runs}
 
@@ -62,7 +75,9 @@ def render_table(data: dict[str, Any]) -> str:
     lines.append("")
     lines.append("recent runs")
     for r in data["runs"]:
-        lines.append(f"  {_when(r['started_at'])}  {r['command']:<9} {r['outcome']:<12} {r['run_id']}")
+        lines.append(
+            f"  {_when(r['started_at'])}  {r['command']:<9} {r['outcome']:<12} {r['run_id']}"
+        )
     return "\n".join(lines)
 
 
@@ -78,7 +93,9 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
-async def show_status(pool: asyncpg.Pool, settings: Settings | None, *, as_json: bool, now: datetime) -> int:
+async def show_status(
+    pool: asyncpg.Pool, settings: Settings | None, *, as_json: bool, now: datetime
+) -> int:
     data = await collect(pool, settings)
     if as_json:
         print(json.dumps(_plain({"generated_at": now, **data}), indent=2))

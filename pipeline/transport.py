@@ -68,13 +68,18 @@ class Transport:
         self.stats.requests += 1
         try:
             async with self._session.request(
-                request.method, request.url, headers=dict(request.headers),
-                data=request.body, timeout=self._timeout,
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body,
+                timeout=self._timeout,
             ) as response:
                 body = await response.read()
                 answer = HttpResponse(response.status, dict(response.headers), body)
         except TimeoutError as exc:
             raise TransportError(f"{self._api} timed out after {self._timeout.total}s") from exc
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(f"{self._api} connection failed: {type(exc).__name__}: {exc}") from exc
+            raise TransportError(
+                f"{self._api} connection failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return self._client.parse(self._api, answer)

@@ -14,7 +14,6 @@ from pipeline.vendors.base import AccountBase
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-
 from tests.database import cloned_database, server_url, template_database
 
 
@@ -65,7 +64,8 @@ def frozen_now() -> int:
 def tencent(frozen_now: int) -> TencentSandbox:
     """A Tencent twin holding 90 days of record tasks plus a week of scheduled ones."""
     sandbox = TencentSandbox(
-        credentials={SECRET_ID: SECRET_KEY}, clock=lambda: frozen_now,
+        credentials={SECRET_ID: SECRET_KEY},
+        clock=lambda: frozen_now,
         rate_limits={"DescribeRecordTask": FAST_RATE},
     )
     sandbox.add_record_tasks(generate_record_tasks(frozen_now, per_day=30, seed=11))
@@ -78,11 +78,16 @@ async def tencent_url(tencent: TencentSandbox) -> AsyncIterator[str]:
         yield server.url
 
 
-def tencent_account(url: str, *, name: str = "tencent-main", secret_key: str = SECRET_KEY,
-                    rate: float = FAST_RATE) -> TencentAccount:
+def tencent_account(
+    url: str, *, name: str = "tencent-main", secret_key: str = SECRET_KEY, rate: float = FAST_RATE
+) -> TencentAccount:
     return TencentAccount(
-        name=name, vendor="tencent", secret_id=SECRET_ID, secret_key=SecretStr(secret_key),
-        endpoint=url, rate_limits={"DescribeRecordTask": rate},
+        name=name,
+        vendor="tencent",
+        secret_id=SECRET_ID,
+        secret_key=SecretStr(secret_key),
+        endpoint=url,
+        rate_limits={"DescribeRecordTask": rate},
     )
 
 

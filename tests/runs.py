@@ -19,8 +19,14 @@ from pipeline.vendors.tencent.sandbox import TencentSandbox
 async def run(pool: asyncpg.Pool, settings: Settings, request: Request, now: float) -> RunReport:
     command = "sync" if isinstance(request, SyncRequest) else "backfill"
     return await execute(
-        settings=settings, pool=pool, command=command, arguments={"test": True},
-        request=request, selection=Selection(), progress=SilentProgress(), clock=lambda: now,
+        settings=settings,
+        pool=pool,
+        command=command,
+        arguments={"test": True},
+        request=request,
+        selection=Selection(),
+        progress=SilentProgress(),
+        clock=lambda: now,
     )
 
 

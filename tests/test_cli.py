@@ -42,7 +42,11 @@ BAD_CONFIGS = {
     "unknown vendor": ("vendor: tencent", "vendor: tencentt", "vendor"),
     "missing credential": ("    secret_key: ${TENCENT_SECRET_KEY}\n", "", "secret_key"),
     "empty credential": ("${TENCENT_SECRET_KEY}", "''", "secret_key"),
-    "unknown API": ("{DescribeRecordTask: 500}", "{DescribeRecordTasks: 500}", "DescribeRecordTasks"),
+    "unknown API": (
+        "{DescribeRecordTask: 500}",
+        "{DescribeRecordTasks: 500}",
+        "DescribeRecordTasks",
+    ),
     "rate limit of 0": ("{DescribeRecordTask: 500}", "{DescribeRecordTask: 0}", "rate_limits"),
     "unset variable": ("${TENCENT_SECRET_KEY}", "${NO_SUCH_SECRET}", "NO_SUCH_SECRET"),
 }
@@ -50,7 +54,11 @@ BAD_CONFIGS = {
 
 @pytest.mark.parametrize("mistake", BAD_CONFIGS, ids=list(BAD_CONFIGS))
 async def test_bad_config_exits_2_naming_the_key_before_any_request(
-    mistake: str, tmp_path: Path, env: None, tencent: TencentSandbox, tencent_url: str,
+    mistake: str,
+    tmp_path: Path,
+    env: None,
+    tencent: TencentSandbox,
+    tencent_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     old, new, named = BAD_CONFIGS[mistake]
@@ -61,7 +69,9 @@ async def test_bad_config_exits_2_naming_the_key_before_any_request(
     assert len(tencent.requests) == 0
 
 
-async def test_duplicate_account_names_exit_2(tmp_path: Path, env: None, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_duplicate_account_names_exit_2(
+    tmp_path: Path, env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_config(tmp_path, GOOD_ACCOUNT + GOOD_ACCOUNT)
     assert await run_cli(["sync", "--config", str(path)]) == 2
     assert "tencent-main" in capsys.readouterr().err
@@ -98,7 +108,10 @@ async def test_sync_exits_0_and_status_shows_the_source(
 
 
 async def test_an_auth_error_exits_1_with_the_vendors_code(
-    tmp_path: Path, env: None, tencent_url: str, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env: None,
+    tencent_url: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("TENCENT_SECRET_KEY", "wrong-key-0123456789abcdef")
@@ -108,11 +121,17 @@ async def test_an_auth_error_exits_1_with_the_vendors_code(
 
 
 async def test_secrets_never_appear_in_any_output(
-    tmp_path: Path, env: None, db_url: str, tencent_url: str, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env: None,
+    db_url: str,
+    tencent_url: str,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     wrong = "wrong-key-fedcba9876543210"
-    second = GOOD_ACCOUNT.replace("tencent-main", "second").replace("${TENCENT_SECRET_KEY}", "${OTHER_KEY}")
+    second = GOOD_ACCOUNT.replace("tencent-main", "second").replace(
+        "${TENCENT_SECRET_KEY}", "${OTHER_KEY}"
+    )
     monkeypatch.setenv("OTHER_KEY", wrong)
     path = write_config(tmp_path, GOOD_ACCOUNT + second, tencent_url)
     for argv in (["sync"], ["backfill", "--since", "2026-01-01"], ["status"], ["status", "--json"]):

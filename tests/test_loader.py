@@ -18,9 +18,16 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def task(n: int, **changes: object) -> Task:
     base = Task(
-        task_id=f"task-{n}", kind=Kind.RECORD, status=Status.FINISHED, vendor_status=None,
-        start_time=T0 + timedelta(hours=n), end_time=T0 + timedelta(hours=n + 1),
-        raw={"TaskId": f"task-{n}", "Stopped": 0}, domain="d", app="live", stream=f"s{n}",
+        task_id=f"task-{n}",
+        kind=Kind.RECORD,
+        status=Status.FINISHED,
+        vendor_status=None,
+        start_time=T0 + timedelta(hours=n),
+        end_time=T0 + timedelta(hours=n + 1),
+        raw={"TaskId": f"task-{n}", "Stopped": 0},
+        domain="d",
+        app="live",
+        stream=f"s{n}",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -69,7 +76,9 @@ async def test_unchanged_task_is_marked_seen_after_the_resolution(pool: asyncpg.
     assert await count(pool, "task_history") == 0
 
 
-async def test_a_task_twice_in_one_window_is_loaded_once_with_its_latest_state(pool: asyncpg.Pool) -> None:
+async def test_a_task_twice_in_one_window_is_loaded_once_with_its_latest_state(
+    pool: asyncpg.Pool,
+) -> None:
     async with Loader(pool).window(KEY) as window:
         await window.add([task(1)], (), T0)
         await window.add([task(1, status=Status.STOPPED)], (), T0)
@@ -92,7 +101,9 @@ async def test_a_failed_window_leaves_no_tasks_and_no_coverage(pool: asyncpg.Poo
 async def test_window_coverage_is_recorded_with_its_tasks(pool: asyncpg.Pool) -> None:
     covers = Period(T0, T0 + timedelta(days=1))
     await Loader(pool).load(KEY, [task(1)], T0, covers=covers)
-    row = await pool.fetchrow("SELECT lower(period) AS lo, upper(period) AS hi, fetched_at FROM coverage")
+    row = await pool.fetchrow(
+        "SELECT lower(period) AS lo, upper(period) AS hi, fetched_at FROM coverage"
+    )
     assert (row["lo"], row["hi"], row["fetched_at"]) == (covers.start, covers.end, T0)
 
 
@@ -102,5 +113,9 @@ async def test_rejected_records_are_kept_with_their_payload(pool: asyncpg.Pool) 
         counts = await window.finish(None, T0)
     assert counts.rejected == 1
     row = await pool.fetchrow("SELECT task_id, reason, raw::text FROM rejected_records")
-    assert (row["task_id"], row["reason"], row["raw"]) == ("bad", "StartTime: missing", '{"TaskId": "bad"}')
+    assert (row["task_id"], row["reason"], row["raw"]) == (
+        "bad",
+        "StartTime: missing",
+        '{"TaskId": "bad"}',
+    )
     assert await count(pool, "tasks") == 1

@@ -59,7 +59,9 @@ async def test_concurrent_migrations_apply_each_file_once(pg_server: str) -> Non
     from tests.database import _admin, with_database
 
     name = f"pipeline_migrate_race_{uuid.uuid4().hex[:8]}"
-    await _admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    await _admin(
+        pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
     url = with_database(pg_server, name)
     conns = [await asyncpg.connect(url) for _ in range(3)]
     try:

@@ -12,8 +12,13 @@ from tests.conftest import SECRET_ID, SECRET_KEY, fast_settings, tencent_account
 from tests.runs import backfill_all, reachable, run, stored_ids
 
 TRANSIENT = [
-    FaultKind.HTTP_5XX, FaultKind.RATE_LIMIT, FaultKind.RESET, FaultKind.INTERNAL_ERROR,
-    FaultKind.TRUNCATED, FaultKind.INVALID_JSON, FaultKind.HTTP_5XX,
+    FaultKind.HTTP_5XX,
+    FaultKind.RATE_LIMIT,
+    FaultKind.RESET,
+    FaultKind.INTERNAL_ERROR,
+    FaultKind.TRUNCATED,
+    FaultKind.INVALID_JSON,
+    FaultKind.HTTP_5XX,
 ]
 
 
@@ -21,7 +26,9 @@ async def test_transient_faults_are_retried_and_nothing_is_lost(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
     tencent.faults = FaultPlan.script(TRANSIENT)
-    report = await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
     assert report.outcome == "succeeded"
     assert report.sources[0].retries == len(TRANSIENT)
     assert await stored_ids(pool) == reachable(tencent, frozen_now)
@@ -37,9 +44,14 @@ async def test_an_answer_slower_than_the_timeout_is_retried(
     assert await stored_ids(pool) == reachable(tencent, frozen_now)
 
 
-async def test_the_vendors_rate_limit_answers_are_retried(pool: asyncpg.Pool, frozen_now: int) -> None:
-    sandbox = TencentSandbox(credentials={SECRET_ID: SECRET_KEY}, clock=lambda: frozen_now,
-                             rate_limits={"DescribeRecordTask": 10})
+async def test_the_vendors_rate_limit_answers_are_retried(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    sandbox = TencentSandbox(
+        credentials={SECRET_ID: SECRET_KEY},
+        clock=lambda: frozen_now,
+        rate_limits={"DescribeRecordTask": 10},
+    )
     sandbox.add_record_tasks(generate_record_tasks(frozen_now, per_day=2, seed=3))
     async with sandbox.serve() as server:
         # The account claims 200/s; the vendor allows 10/s and answers RequestLimitExceeded.
@@ -56,7 +68,9 @@ async def test_a_signature_expired_answer_is_retried_once_with_a_fresh_signature
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
     tencent.faults = FaultPlan.script([FaultKind.SIGNATURE_EXPIRED])
-    report = await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
     assert (report.outcome, report.sources[0].retries) == ("succeeded", 1)
 
 
@@ -64,7 +78,9 @@ async def test_a_persistent_clock_skew_fails_instead_of_looping(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
     skewed = frozen_now + 900  # our clock 15 minutes ahead of Tencent's
-    report = await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), skewed)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), skewed
+    )
     source = report.sources[0]
     assert (source.outcome, source.error_code) == ("failed", "AuthFailure.SignatureExpire")
     assert source.requests <= 2 * 4  # at most one retry for each window in flight
@@ -92,6 +108,10 @@ async def test_a_failed_source_does_not_stop_the_others(
     assert outcomes == {"good": "succeeded", "bad": "failed"}
     assert report.exit_code == 1
     assert await stored_ids(pool) == reachable(tencent, frozen_now)
-    saved = await pool.fetch("SELECT account, outcome, error_code FROM sync_run_sources ORDER BY account")
-    assert [tuple(r) for r in saved] == [("bad", "failed", "AuthFailure.SignatureFailure"),
-                                         ("good", "succeeded", None)]
+    saved = await pool.fetch(
+        "SELECT account, outcome, error_code FROM sync_run_sources ORDER BY account"
+    )
+    assert [tuple(r) for r in saved] == [
+        ("bad", "failed", "AuthFailure.SignatureFailure"),
+        ("good", "succeeded", None),
+    ]

@@ -24,7 +24,8 @@ WEEK = 7 * 86_400
 
 def straddlers(sandbox: TencentSandbox, boundaries: list[int]) -> list[str]:
     return sorted(
-        t["TaskId"] for t in sandbox.record_tasks.values()
+        t["TaskId"]
+        for t in sandbox.record_tasks.values()
         if any(t["StartTime"] < b < t["EndTime"] for b in boundaries)
     )
 
@@ -32,7 +33,9 @@ def straddlers(sandbox: TencentSandbox, boundaries: list[int]) -> list[str]:
 async def test_backfill_lands_every_reachable_task_exactly_once(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
-    report = await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
     assert report.outcome == "succeeded"
     assert await stored_ids(pool) == reachable(tencent, frozen_now)
     assert report.sources[0].counts.inserted == len(reachable(tencent, frozen_now))
@@ -41,8 +44,13 @@ async def test_backfill_lands_every_reachable_task_exactly_once(
 async def test_every_request_respects_the_week_and_90_day_rules(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
-    await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now)
-    windows = [(r.params["StartTime"], r.params["EndTime"]) for r in tencent.requests.of("DescribeRecordTask")]
+    await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
+    windows = [
+        (r.params["StartTime"], r.params["EndTime"])
+        for r in tencent.requests.of("DescribeRecordTask")
+    ]
     assert windows
     assert all(end - start <= WEEK and start >= frozen_now - 90 * 86_400 for start, end in windows)
     assert tencent.requests.outcomes() == {"ok": len(windows)}
@@ -51,7 +59,9 @@ async def test_every_request_respects_the_week_and_90_day_rules(
 async def test_tasks_straddling_window_boundaries_are_loaded(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
-    report = await run(pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
     boundaries = [r.params["EndTime"] for r in tencent.requests.of("DescribeRecordTask")]
     crossing = straddlers(tencent, boundaries)
     assert crossing, "the data set must hold tasks crossing a window end"
@@ -64,12 +74,18 @@ async def test_windows_without_overlap_would_lose_the_straddling_tasks(
 ) -> None:
     naive = RecordTasks(rules=replace(RULES, overlap=timedelta(0)))
     account = tencent_account(tencent_url)
-    runner = SourceRunner(pool=pool, run_id=None, clock=lambda: frozen_now, concurrency=4,
-                          progress=SilentProgress())
+    runner = SourceRunner(
+        pool=pool, run_id=None, clock=lambda: frozen_now, concurrency=4, progress=SilentProgress()
+    )
     async with aiohttp.ClientSession() as session:
         transport = Transport(
-            session=session, client=TencentClient(account), api=naive.api,
-            limiter=paced_limiter(1000), policy=RetryPolicy(), timeout=5, clock=lambda: frozen_now,
+            session=session,
+            client=TencentClient(account),
+            api=naive.api,
+            limiter=paced_limiter(1000),
+            policy=RetryPolicy(),
+            timeout=5,
+            clock=lambda: frozen_now,
         )
         key = SourceKey("tencent", account.name, naive.api)
         await runner.run(Job(key, naive, transport), backfill_all(frozen_now))
@@ -96,14 +112,18 @@ async def test_stopping_a_task_updates_it_with_one_history_row(
 ) -> None:
     settings = fast_settings(tencent_account(tencent_url))
     await run(pool, settings, SyncRequest(), frozen_now)
-    running = next(t for t in tencent.record_tasks.values()
-                   if t["StartTime"] < frozen_now < t["EndTime"] and not t["Stopped"])
+    running = next(
+        t
+        for t in tencent.record_tasks.values()
+        if t["StartTime"] < frozen_now < t["EndTime"] and not t["Stopped"]
+    )
     tencent.stop_record_task(running["TaskId"], frozen_now - 5)
     await run(pool, settings, SyncRequest(), frozen_now + 60)
     history = await pool.fetch("SELECT task_id, old_status, new_status FROM task_history")
     assert [tuple(h) for h in history] == [(running["TaskId"], "running", "stopped")]
-    stored = await pool.fetchrow("SELECT status, raw->>'Stopped' AS stopped FROM tasks WHERE task_id = $1",
-                                 running["TaskId"])
+    stored = await pool.fetchrow(
+        "SELECT status, raw->>'Stopped' AS stopped FROM tasks WHERE task_id = $1", running["TaskId"]
+    )
     assert (stored["status"], stored["stopped"]) == ("stopped", str(frozen_now - 5))
 
 

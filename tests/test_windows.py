@@ -23,7 +23,9 @@ def test_full_backfill_matches_the_contracts_worked_example() -> None:
     bounds = [(ts(w.query.start), ts(w.query.end)) for w in windows]
     assert len(bounds) == 15
     assert bounds[:3] == [
-        (1692224600, 1692829340), (1692742880, 1693347620), (1693261160, 1693865900),
+        (1692224600, 1692829340),
+        (1692742880, 1693347620),
+        (1693261160, 1693865900),
     ]
     assert bounds[-1] == (1699480520, 1700000000)
 

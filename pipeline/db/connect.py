@@ -31,8 +31,8 @@ async def embedded_postgres(home: Path = EMBEDDED_HOME) -> AsyncIterator[str]:
 
     # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back correctly.
     warnings.filterwarnings("ignore", category=Warning, module="platformdirs")
-    data = home.resolve() / "pgdata"
-    data.parent.mkdir(parents=True, exist_ok=True)
+    data = home.absolute() / "pgdata"
+    await asyncio.to_thread(data.parent.mkdir, parents=True, exist_ok=True)
     log.info("database.embedded_starting", path=str(data))
     try:
         server = await asyncio.to_thread(pgserver.get_server, data, cleanup_mode="stop")

@@ -16,9 +16,13 @@ def _periods(rows: list[asyncpg.Record]) -> list[Period]:
     return [Period(r["start_at"], r["end_at"]) for r in rows]
 
 
-async def settled_periods(conn: asyncpg.Connection, key: SourceKey, settle_after: timedelta) -> list[Period]:
+async def settled_periods(
+    conn: asyncpg.Connection, key: SourceKey, settle_after: timedelta
+) -> list[Period]:
     """Start times whose tasks are final in the database."""
-    rows = await conn.fetch(query("settled_periods"), key.vendor, key.account, key.api, settle_after)
+    rows = await conn.fetch(
+        query("settled_periods"), key.vendor, key.account, key.api, settle_after
+    )
     return _periods(rows)
 
 
@@ -34,7 +38,11 @@ async def first_covered(conn: asyncpg.Connection, key: SourceKey) -> datetime | 
 
 
 async def record_gaps(
-    conn: asyncpg.Connection, key: SourceKey, lost: list[Period], run_id: UUID, reason: str,
+    conn: asyncpg.Connection,
+    key: SourceKey,
+    lost: list[Period],
+    run_id: UUID,
+    reason: str,
     detected_at: datetime,
 ) -> list[Period]:
     """Record the parts of `lost` not recorded before; returns the new ones."""
@@ -42,7 +50,14 @@ async def record_gaps(
     new = subtract(lost, known)
     for gap in new:
         await conn.execute(
-            query("insert_gap"), key.vendor, key.account, key.api, gap.start, gap.end,
-            detected_at, run_id, reason,
+            query("insert_gap"),
+            key.vendor,
+            key.account,
+            key.api,
+            gap.start,
+            gap.end,
+            detected_at,
+            run_id,
+            reason,
         )
     return new

@@ -23,8 +23,22 @@ from pipeline.periods import Period
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 STAGE_COLUMNS = (
-    "ord", "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
-    "status", "vendor_status", "start_time", "end_time", "raw", "seen_at",
+    "ord",
+    "vendor",
+    "account",
+    "api",
+    "task_id",
+    "kind",
+    "domain",
+    "app",
+    "stream",
+    "room_id",
+    "status",
+    "vendor_status",
+    "start_time",
+    "end_time",
+    "raw",
+    "seen_at",
 )
 REJECTED_COLUMNS = ("run_id", "vendor", "account", "api", "task_id", "reason", "raw", "rejected_at")
 
@@ -65,7 +79,9 @@ class WindowLoad:
         self._ord = 0
         self._rejected = 0
 
-    async def add(self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime) -> None:
+    async def add(
+        self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime
+    ) -> None:
         """Stage a page of tasks and keep its rejected records aside."""
         if tasks:
             await self._conn.copy_records_to_table(
@@ -81,12 +97,20 @@ class WindowLoad:
 
     async def finish(self, covers: Period | None, fetched_at: datetime) -> LoadCounts:
         """Merge the staged rows into `tasks` and record the window's coverage."""
-        row = await self._conn.fetchrow(query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id)
+        row = await self._conn.fetchrow(
+            query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id
+        )
         if covers is not None and not covers.empty:
             k = self._key
             await self._conn.execute(
-                query("insert_coverage"), k.vendor, k.account, k.api,
-                covers.start, covers.end, fetched_at, self._run_id,
+                query("insert_coverage"),
+                k.vendor,
+                k.account,
+                k.api,
+                covers.start,
+                covers.end,
+                fetched_at,
+                self._run_id,
             )
         return LoadCounts(row["seen"], row["inserted"], row["changed"], self._rejected)
 
@@ -95,11 +119,26 @@ class WindowLoad:
         rows = []
         for t in tasks:
             self._ord += 1
-            rows.append((
-                self._ord, k.vendor, k.account, k.api, t.task_id, t.kind.value, t.domain, t.app,
-                t.stream, t.room_id, t.status.value, t.vendor_status, t.start_time, t.end_time,
-                json.dumps(t.raw, ensure_ascii=False), seen_at,
-            ))
+            rows.append(
+                (
+                    self._ord,
+                    k.vendor,
+                    k.account,
+                    k.api,
+                    t.task_id,
+                    t.kind.value,
+                    t.domain,
+                    t.app,
+                    t.stream,
+                    t.room_id,
+                    t.status.value,
+                    t.vendor_status,
+                    t.start_time,
+                    t.end_time,
+                    json.dumps(t.raw, ensure_ascii=False),
+                    seen_at,
+                )
+            )
         return rows
 
     def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:

@@ -15,7 +15,9 @@ async def migrate(conn: asyncpg.Connection, pending: list[Migration] | None = No
     await conn.execute(query("lock_migrations"))
     try:
         await conn.execute(query("create_migrations_table"))
-        applied = {r["version"]: r["checksum"] for r in await conn.fetch(query("applied_migrations"))}
+        applied = {
+            r["version"]: r["checksum"] for r in await conn.fetch(query("applied_migrations"))
+        }
         done: list[str] = []
         for migration in migrations() if pending is None else pending:
             if migration.version in applied:

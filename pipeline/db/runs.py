@@ -33,25 +33,39 @@ class SourceResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "vendor": self.key.vendor, "account": self.key.account, "api": self.key.api,
-            "outcome": self.outcome, "windows_planned": self.windows_planned,
-            "windows_done": self.windows_done, "tasks_seen": self.counts.seen,
-            "tasks_inserted": self.counts.inserted, "tasks_changed": self.counts.changed,
-            "tasks_rejected": self.counts.rejected, "requests": self.requests,
-            "retries": self.retries, "error_code": self.error_code,
-            "error_message": self.error_message, "notes": self.notes,
+            "vendor": self.key.vendor,
+            "account": self.key.account,
+            "api": self.key.api,
+            "outcome": self.outcome,
+            "windows_planned": self.windows_planned,
+            "windows_done": self.windows_done,
+            "tasks_seen": self.counts.seen,
+            "tasks_inserted": self.counts.inserted,
+            "tasks_changed": self.counts.changed,
+            "tasks_rejected": self.counts.rejected,
+            "requests": self.requests,
+            "retries": self.retries,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "notes": self.notes,
         }
 
 
 async def start_run(
     conn: asyncpg.Connection, run_id: UUID, command: str, arguments: dict[str, Any], at: datetime
 ) -> None:
-    await conn.execute(query("start_run"), run_id, command, json.dumps(arguments, sort_keys=True), at)
+    await conn.execute(
+        query("start_run"), run_id, command, json.dumps(arguments, sort_keys=True), at
+    )
 
 
 async def finish_run(
-    conn: asyncpg.Connection, run_id: UUID, outcome: str, counts: dict[str, Any],
-    error: str | None, at: datetime,
+    conn: asyncpg.Connection,
+    run_id: UUID,
+    outcome: str,
+    counts: dict[str, Any],
+    error: str | None,
+    at: datetime,
 ) -> None:
     await conn.execute(query("finish_run"), run_id, outcome, json.dumps(counts), error, at)
 
@@ -59,12 +73,32 @@ async def finish_run(
 async def save_source(conn: asyncpg.Connection, run_id: UUID, r: SourceResult) -> None:
     k, c = r.key, r.counts
     await conn.execute(
-        query("save_run_source"), run_id, k.vendor, k.account, k.api, r.started_at, r.ended_at,
-        r.outcome, r.windows_planned, r.windows_done, c.seen, c.inserted, c.changed, c.rejected,
-        r.requests, r.retries, r.notes, r.error_code, r.error_message,
+        query("save_run_source"),
+        run_id,
+        k.vendor,
+        k.account,
+        k.api,
+        r.started_at,
+        r.ended_at,
+        r.outcome,
+        r.windows_planned,
+        r.windows_done,
+        c.seen,
+        c.inserted,
+        c.changed,
+        c.rejected,
+        r.requests,
+        r.retries,
+        r.notes,
+        r.error_code,
+        r.error_message,
     )
 
 
-async def unfinished_backfill_start(conn: asyncpg.Connection, arguments: dict[str, Any]) -> datetime | None:
+async def unfinished_backfill_start(
+    conn: asyncpg.Connection, arguments: dict[str, Any]
+) -> datetime | None:
     """When the latest identical backfill started, if it did not finish: a re-run resumes it."""
-    return await conn.fetchval(query("unfinished_backfill_start"), json.dumps(arguments, sort_keys=True))
+    return await conn.fetchval(
+        query("unfinished_backfill_start"), json.dumps(arguments, sort_keys=True)
+    )

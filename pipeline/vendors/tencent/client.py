@@ -75,7 +75,8 @@ class TencentClient:
         # A non-200 status means the request never got a normal answer (gateway or network).
         if response.status != 200:
             raise errors.VendorUnavailable(
-                f"HTTP{response.status}", f"{api} answered HTTP {response.status}",
+                f"HTTP{response.status}",
+                f"{api} answered HTTP {response.status}",
                 http_status=response.status,
             )
         payload = _json_object(api, response.body).get("Response")

@@ -1,0 +1,26 @@
+-- Statements of the baselines the Loader is measured against; the Loader's own SQL lives in
+-- sql/queries/loader.sql. Read with pipeline.db.sqlfiles.parse_queries.
+
+-- name: upsert_task
+-- The plain row-at-a-time upsert (sent with executemany): every conflicting row is rewritten.
+-- $1..$13 the task's columns, $14 raw (json text), $15 seen at.
+INSERT INTO tasks AS t (
+    vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+    vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $15)
+ON CONFLICT (vendor, account, api, task_id) DO UPDATE SET
+    kind = excluded.kind, domain = excluded.domain, app = excluded.app,
+    stream = excluded.stream, room_id = excluded.room_id, status = excluded.status,
+    vendor_status = excluded.vendor_status, start_time = excluded.start_time,
+    end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at;
+
+-- name: create_copy_target
+-- The ceiling: the columns of tasks with no key, index or constraint to maintain.
+CREATE TABLE copy_target (LIKE tasks INCLUDING DEFAULTS);
+
+-- name: count_history
+SELECT count(*) FROM task_history;
+
+-- name: count_tasks
+SELECT count(*) FROM tasks;
