@@ -66,18 +66,24 @@ async def scratch_pool(url: str, template: str, size: int = 8) -> AsyncIterator[
         await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def server_version(url: str) -> str:
-    """The server's `version()` string."""
-    conn = await asyncpg.connect(url)
-    try:
-        return str(await conn.fetchval("SELECT version()"))
-    finally:
-        await conn.close()
-
-
 async def checkpoint(pool: asyncpg.Pool) -> None:
     """Flush dirty buffers before a timed scenario, when the role may; else carry on."""
     try:
         await pool.execute("CHECKPOINT")
     except asyncpg.InsufficientPrivilegeError:
         pass
+
+
+async def server_settings(url: str) -> dict[str, str]:
+    """The server's version and the settings that move load throughput most."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT version(), current_setting('shared_buffers') AS shared_buffers,"
+            " current_setting('synchronous_commit') AS synchronous_commit,"
+            " current_setting('fsync') AS fsync, current_setting('work_mem') AS work_mem,"
+            " current_setting('max_wal_size') AS max_wal_size"
+        )
+    finally:
+        await conn.close()
+    return dict(row)

@@ -31,7 +31,7 @@ async def embedded_postgres(home: Path = EMBEDDED_HOME) -> AsyncIterator[str]:
 
     # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back correctly.
     warnings.filterwarnings("ignore", category=Warning, module="platformdirs")
-    data = home.absolute() / "pgdata"
+    data = home.absolute() / "pgdata"  # noqa: ASYNC240 - a cwd lookup, not disk I/O
     await asyncio.to_thread(data.parent.mkdir, parents=True, exist_ok=True)
     log.info("database.embedded_starting", path=str(data))
     try:
