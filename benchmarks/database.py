@@ -6,14 +6,23 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from pipeline.db.migrate import migrate
+from pipeline.db.sqlfiles import parse_queries
 
 LOCAL_SERVER = "postgresql://root@127.0.0.1:5432/postgres"
 URL_ENVS = ("PIPELINE_DATABASE_URL", "PIPELINE_TEST_DATABASE_URL")
+
+
+@cache
+def sql(name: str) -> str:
+    """One named statement of benchmarks/queries.sql."""
+    return parse_queries((Path(__file__).parent / "queries.sql").read_text("utf-8"))[name]
 
 
 def admin_url(cli_value: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -78,12 +87,6 @@ async def server_settings(url: str) -> dict[str, str]:
     """The server's version and the settings that move load throughput most."""
     conn = await asyncpg.connect(url)
     try:
-        row = await conn.fetchrow(
-            "SELECT version(), current_setting('shared_buffers') AS shared_buffers,"
-            " current_setting('synchronous_commit') AS synchronous_commit,"
-            " current_setting('fsync') AS fsync, current_setting('work_mem') AS work_mem,"
-            " current_setting('max_wal_size') AS max_wal_size"
-        )
+        return dict(await conn.fetchrow(sql("server_settings")))
     finally:
         await conn.close()
-    return dict(row)

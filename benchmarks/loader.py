@@ -7,16 +7,14 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache, partial
-from pathlib import Path
+from functools import partial
 from time import perf_counter
 from typing import Any, TypeVar
 
 import asyncpg
 
-from benchmarks.database import checkpoint, scratch_pool
+from benchmarks.database import checkpoint, scratch_pool, sql
 from pipeline.db.loader import LoadCounts, Loader, SourceKey
-from pipeline.db.sqlfiles import parse_queries
 from pipeline.model import Status, Task
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.record_tasks import RecordTasks
@@ -55,12 +53,6 @@ class Measurement:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
-
-
-@cache
-def _sql(name: str) -> str:
-    text = (Path(__file__).parent / "baselines.sql").read_text("utf-8")
-    return parse_queries(text)[name]
 
 
 def make_tasks(config: LoaderConfig, now: datetime) -> list[Task]:
@@ -115,7 +107,7 @@ async def upsert_with_executemany(
     async with pool.acquire() as conn:
         for window in _chunks(tasks, config.window_rows):
             async with conn.transaction():
-                await conn.executemany(_sql("upsert_task"), [_task_row(t, seen_at) for t in window])
+                await conn.executemany(sql("upsert_task"), [_task_row(t, seen_at) for t in window])
 
 
 async def copy_rows(
@@ -167,11 +159,11 @@ async def _measure(pool: asyncpg.Pool, scenario: Scenario) -> Measurement:
     """Time one step on a freshly checkpointed database and count the history it wrote."""
     name, step, tasks, seen_at = scenario
     await checkpoint(pool)
-    history = await pool.fetchval(_sql("count_history"))
+    history = await pool.fetchval(sql("count_history"))
     start = perf_counter()
     counts = await step(pool, tasks, seen_at)
     seconds = perf_counter() - start
-    written = await pool.fetchval(_sql("count_history")) - history
+    written = await pool.fetchval(sql("count_history")) - history
     if counts is None:
         return Measurement(name, len(tasks), seconds, history_rows=written)
     return Measurement(name, len(tasks), seconds, counts.inserted, counts.changed, written)
@@ -181,7 +173,7 @@ async def _on_scratch(url: str, template: str, scenarios: list[Scenario], setup:
     """Run `scenarios` in order on one fresh clone of the template."""
     async with scratch_pool(url, template) as pool:
         if setup:
-            await pool.execute(_sql(setup))
+            await pool.execute(sql(setup))
         return [await _measure(pool, scenario) for scenario in scenarios]
 
 

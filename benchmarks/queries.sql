@@ -1,5 +1,5 @@
--- Statements of the baselines the Loader is measured against; the Loader's own SQL lives in
--- sql/queries/loader.sql. Read with pipeline.db.sqlfiles.parse_queries.
+-- Statements the benchmarks run besides the pipeline's own (sql/queries/), such as the
+-- baselines the Loader is measured against. Read by benchmarks.database.sql.
 
 -- name: upsert_task
 -- The plain row-at-a-time upsert (sent with executemany): every conflicting row is rewritten.
@@ -22,5 +22,12 @@ CREATE TABLE copy_target (LIKE tasks INCLUDING DEFAULTS);
 -- name: count_history
 SELECT count(*) FROM task_history;
 
--- name: count_tasks
-SELECT count(*) FROM tasks;
+
+-- name: server_settings
+-- The server's version and the settings that move load throughput most.
+SELECT version(),
+       current_setting('shared_buffers') AS shared_buffers,
+       current_setting('work_mem') AS work_mem,
+       current_setting('max_wal_size') AS max_wal_size,
+       current_setting('synchronous_commit') AS synchronous_commit,
+       current_setting('fsync') AS fsync;
