@@ -12,7 +12,12 @@ from pydantic import SecretStr
 
 from benchmarks.database import scratch_pool
 from benchmarks.sandbox_process import (
-    ACTION, SECRET_ID, SECRET_KEY, SandboxSpec, SandboxSummary, remote_sandbox,
+    ACTION,
+    SECRET_ID,
+    SECRET_KEY,
+    SandboxSpec,
+    SandboxSummary,
+    remote_sandbox,
 )
 from pipeline.commands import FAR_FUTURE
 from pipeline.config import RetrySettings, Settings
@@ -79,7 +84,10 @@ class ExtractionResult:
 
     def as_dict(self) -> dict[str, Any]:
         derived = (
-            "requests_per_second", "rate_ratio", "rate_limited", "records_per_second",
+            "requests_per_second",
+            "rate_ratio",
+            "rate_limited",
+            "records_per_second",
             "cpu_seconds_per_1000_records",
         )
         return {**asdict(self), **{name: getattr(self, name) for name in derived}}
@@ -88,8 +96,12 @@ class ExtractionResult:
 def _settings(url: str, rate: float | None) -> Settings:
     """One account on the sandbox, with the default (realistic) retry policy."""
     account = TencentAccount(
-        name="bench", vendor="tencent", secret_id=SECRET_ID, secret_key=SecretStr(SECRET_KEY),
-        endpoint=url, rate_limits={} if rate is None else {ACTION: rate},
+        name="bench",
+        vendor="tencent",
+        secret_id=SECRET_ID,
+        secret_key=SecretStr(SECRET_KEY),
+        endpoint=url,
+        rate_limits={} if rate is None else {ACTION: rate},
     )
     return Settings(accounts=(account,), retry=RetrySettings())
 
@@ -98,13 +110,20 @@ async def _backfill(pool: asyncpg.Pool, settings: Settings, days_back: int) -> R
     # A day more than the sandbox holds: its clock started a moment before ours.
     since = datetime.now(UTC) - timedelta(days=days_back + 1)
     return await execute(
-        settings=settings, pool=pool, command="backfill", arguments={"benchmark": True},
+        settings=settings,
+        pool=pool,
+        command="backfill",
+        arguments={"benchmark": True},
         request=BackfillRequest(Period(since, FAR_FUTURE), refetch=True),
-        selection=Selection(), progress=SilentProgress(), clock=time.time,
+        selection=Selection(),
+        progress=SilentProgress(),
+        clock=time.time,
     )
 
 
-async def run_extraction_benchmark(url: str, template: str, config: ExtractionConfig) -> ExtractionResult:
+async def run_extraction_benchmark(
+    url: str, template: str, config: ExtractionConfig
+) -> ExtractionResult:
     """Backfill every task the sandbox holds; time it and read the sandbox's request log."""
     async with scratch_pool(url, template) as pool, remote_sandbox(config.spec()) as remote:
         settings = _settings(remote.url, config.rate)
@@ -114,7 +133,12 @@ async def run_extraction_benchmark(url: str, template: str, config: ExtractionCo
     assert remote.summary is not None
     sources = [r.as_dict() for r in report.sources]
     return ExtractionResult(
-        config=config, outcome=report.outcome, target_rate=config.rate or DOCUMENTED_RATE,
-        wall_seconds=wall, cpu_seconds=cpu, records=sum(s["tasks_seen"] for s in sources),
-        retries=sum(s["retries"] for s in sources), sandbox=remote.summary,
+        config=config,
+        outcome=report.outcome,
+        target_rate=config.rate or DOCUMENTED_RATE,
+        wall_seconds=wall,
+        cpu_seconds=cpu,
+        records=sum(s["tasks_seen"] for s in sources),
+        retries=sum(s["retries"] for s in sources),
+        sandbox=remote.summary,
     )

@@ -21,8 +21,22 @@ from pipeline.vendors.tencent.record_tasks import RecordTasks
 
 KEY = SourceKey("tencent", "bench", "DescribeRecordTask")
 TASK_COLUMNS = (
-    "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
-    "status", "vendor_status", "start_time", "end_time", "raw", "first_seen_at", "last_seen_at",
+    "vendor",
+    "account",
+    "api",
+    "task_id",
+    "kind",
+    "domain",
+    "app",
+    "stream",
+    "room_id",
+    "status",
+    "vendor_status",
+    "start_time",
+    "end_time",
+    "raw",
+    "first_seen_at",
+    "last_seen_at",
 )
 DAYS_BACK, DAYS_AHEAD = 90, 7
 T = TypeVar("T")
@@ -81,9 +95,21 @@ def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 def _task_row(task: Task, seen_at: datetime) -> tuple:
     """A tasks row as the baselines send it, raw serialized the way the Loader does."""
     return (
-        KEY.vendor, KEY.account, KEY.api, task.task_id, task.kind.value, task.domain, task.app,
-        task.stream, task.room_id, task.status.value, task.vendor_status, task.start_time,
-        task.end_time, json.dumps(task.raw, ensure_ascii=False), seen_at,
+        KEY.vendor,
+        KEY.account,
+        KEY.api,
+        task.task_id,
+        task.kind.value,
+        task.domain,
+        task.app,
+        task.stream,
+        task.room_id,
+        task.status.value,
+        task.vendor_status,
+        task.start_time,
+        task.end_time,
+        json.dumps(task.raw, ensure_ascii=False),
+        seen_at,
     )
 
 
@@ -123,6 +149,8 @@ async def copy_rows(
 # A step loads `tasks` seen at `seen_at` into the pool's database, maybe returning its counts.
 Step = Callable[[asyncpg.Pool, Sequence[Task], datetime], Awaitable[LoadCounts | None]]
 Scenario = tuple[str, Step, Sequence[Task], datetime]
+# Scenarios run in order on one fresh database, after an optional setup statement.
+Group = tuple[str | None, list[Scenario]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +158,7 @@ class LoaderResult:
     """Every loader measurement of one benchmark run."""
 
     config: LoaderConfig
+    rows: int
     changed_rows: int
     measurements: list[Measurement]
 
@@ -148,10 +177,15 @@ class LoaderResult:
         return {k: rate[a] / rate[b] if rate[b] else 0.0 for k, (a, b) in pairs.items()}
 
     def as_dict(self) -> dict[str, Any]:
-        measurements = [{**asdict(m), "rows_per_second": m.rows_per_second} for m in self.measurements]
+        measurements = [
+            {**asdict(m), "rows_per_second": m.rows_per_second} for m in self.measurements
+        ]
         return {
-            "config": asdict(self.config), "changed_rows": self.changed_rows,
-            "measurements": measurements, "ratios": self.ratios(),
+            "config": asdict(self.config),
+            "rows": self.rows,
+            "changed_rows": self.changed_rows,
+            "measurements": measurements,
+            "ratios": self.ratios(),
         }
 
 
@@ -169,7 +203,9 @@ async def _measure(pool: asyncpg.Pool, scenario: Scenario) -> Measurement:
     return Measurement(name, len(tasks), seconds, counts.inserted, counts.changed, written)
 
 
-async def _on_scratch(url: str, template: str, scenarios: list[Scenario], setup: str | None) -> list[Measurement]:
+async def _on_scratch(
+    url: str, template: str, scenarios: list[Scenario], setup: str | None
+) -> list[Measurement]:
     """Run `scenarios` in order on one fresh clone of the template."""
     async with scratch_pool(url, template) as pool:
         if setup:
@@ -177,25 +213,34 @@ async def _on_scratch(url: str, template: str, scenarios: list[Scenario], setup:
         return [await _measure(pool, scenario) for scenario in scenarios]
 
 
-def _groups(tasks: list[Task], config: LoaderConfig, now: datetime) -> list[tuple[str | None, list[Scenario]]]:
+def _groups(tasks: list[Task], config: LoaderConfig, now: datetime) -> list[Group]:
     """Scenario groups, each run on its own database after an optional setup statement."""
     changed = with_changes(tasks, config.change_every)
     same_at, changed_at = now + timedelta(minutes=10), now + timedelta(minutes=20)
     ours: Step = partial(load_with_loader, config=config)
     plain: Step = partial(upsert_with_executemany, config=config)
     return [
-        (None, [
-            ("loader_initial", ours, tasks, now),
-            ("loader_reload_same", ours, tasks, same_at),
-            ("loader_reload_changed", ours, changed, changed_at),
-        ]),
-        (None, [
-            ("executemany_initial", plain, tasks, now),
-            ("executemany_reload_same", plain, tasks, same_at),
-        ]),
-        ("create_copy_target", [
-            ("copy_bare", partial(copy_rows, config=config, table="copy_target"), tasks, now),
-        ]),
+        (
+            None,
+            [
+                ("loader_initial", ours, tasks, now),
+                ("loader_reload_same", ours, tasks, same_at),
+                ("loader_reload_changed", ours, changed, changed_at),
+            ],
+        ),
+        (
+            None,
+            [
+                ("executemany_initial", plain, tasks, now),
+                ("executemany_reload_same", plain, tasks, same_at),
+            ],
+        ),
+        (
+            "create_copy_target",
+            [
+                ("copy_bare", partial(copy_rows, config=config, table="copy_target"), tasks, now),
+            ],
+        ),
         (None, [("copy_into_tasks", partial(copy_rows, config=config, table="tasks"), tasks, now)]),
     ]
 
@@ -208,4 +253,4 @@ async def run_loader_benchmark(url: str, template: str, config: LoaderConfig) ->
     for setup, scenarios in _groups(tasks, config, now):
         measurements += await _on_scratch(url, template, scenarios, setup)
     changed_rows = len(range(0, len(tasks), config.change_every))
-    return LoaderResult(config, changed_rows, measurements)
+    return LoaderResult(config, len(tasks), changed_rows, measurements)

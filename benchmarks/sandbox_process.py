@@ -19,8 +19,9 @@ from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 ACTION = "DescribeRecordTask"
-SECRET_ID = "AKIDbench000000000000000000000000000"
-SECRET_KEY = "bench-secret-key-0c1d2e3f4a5b6c7d"
+# Fake credentials, known only to the sandbox child.
+SECRET_ID = "AKIDbench000000000000000000000000000"  # noqa: S105
+SECRET_KEY = "bench-secret-key-0c1d2e3f4a5b6c7d"  # noqa: S105
 START_TIMEOUT = 60.0
 
 
@@ -74,12 +75,16 @@ async def _serve(spec: SandboxSpec, conn: Connection) -> None:
         conn.send(server.url)
         await asyncio.to_thread(conn.recv)  # any message means stop
     log = sandbox.requests.of(ACTION)
-    conn.send(SandboxSummary(
-        tasks=len(sandbox.record_tasks), requests=len(log),
-        outcomes=dict(sandbox.requests.outcomes(ACTION)),
-        first_at=log[0].at if log else 0.0, last_at=log[-1].at if log else 0.0,
-        cpu_seconds=time.process_time(),
-    ))
+    conn.send(
+        SandboxSummary(
+            tasks=len(sandbox.record_tasks),
+            requests=len(log),
+            outcomes=dict(sandbox.requests.outcomes(ACTION)),
+            first_at=log[0].at if log else 0.0,
+            last_at=log[-1].at if log else 0.0,
+            cpu_seconds=time.process_time(),
+        )
+    )
 
 
 def serve_in_child(spec: SandboxSpec, conn: Connection) -> None:

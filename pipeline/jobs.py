@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
-from pipeline.db import coverage
+from pipeline.db import coverage, runs
 from pipeline.db.loader import LoadCounts, Loader, SourceKey
 from pipeline.db.runs import SourceResult
 from pipeline.errors import SourceError
@@ -102,7 +102,14 @@ class SourceRunner:
                 result.requests, result.retries = job.call.stats.requests, job.call.stats.retries
                 self._progress.finished(job.key, result.outcome)
                 log.info("source.finished", **result.as_dict())
+                await self._save(result)
         return result
+
+    async def _save(self, result: SourceResult) -> None:
+        # Saved as soon as the source ends, so a run killed later still shows its finished parts.
+        if self._run_id is not None:
+            async with self._pool.acquire() as conn:
+                await runs.save_source(conn, self._run_id, result)
 
     async def _plan(self, job: Job, request: Request, result: SourceResult) -> Plan:
         rules, key, now = job.source.rules, job.key, utc_now(self._clock)

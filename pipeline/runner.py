@@ -162,7 +162,5 @@ async def _record_end(pool: asyncpg.Pool, report: RunReport, clock: Callable[[],
     failed = [r for r in report.sources if r.outcome == "failed"]
     error = "; ".join(f"{r.key}: {r.error_code}: {r.error_message}" for r in failed) or None
     async with pool.acquire() as conn:
-        for result in report.sources:
-            await runs.save_source(conn, report.run_id, result)
         await runs.finish_run(conn, report.run_id, report.outcome, totals, error, utc_now(clock))
     log.info("run.finished", outcome=report.outcome, **totals)
