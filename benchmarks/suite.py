@@ -22,7 +22,7 @@ class Options:
 
 
 QUICK_LOADER = LoaderConfig(rows=2_000, window_rows=500)
-QUICK_EXTRACTION = ExtractionConfig(days_back=1, days_ahead=1, per_day=300)
+QUICK_EXTRACTION = ExtractionConfig(days_back=1, days_ahead=1, per_day=1_000)
 
 
 async def run_suite(options: Options) -> dict[str, Any]:

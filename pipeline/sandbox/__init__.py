@@ -1,0 +1,6 @@
+"""What every vendor twin shares: a loopback server, fault plans, a rate limiter, a request log.
+
+Each vendor's twin lives in its own folder (`pipeline/vendors/<vendor>/sandbox.py`), built from
+the vendor's contract rather than from our client, so the tests find out whether the extractors
+obey the real rules. `python -m pipeline.sandbox` serves the twins for manual runs.
+"""

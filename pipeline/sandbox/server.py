@@ -10,11 +10,14 @@ LOOPBACK = "127.0.0.1"
 
 
 class SandboxServer:
-    """Serves `app` on 127.0.0.1 with an ephemeral port while the context is open."""
+    """Serves `app` on 127.0.0.1 (an ephemeral port unless one is given) while open."""
 
-    def __init__(self, app: web.Application, *, shutdown_timeout: float = 1.0) -> None:
+    def __init__(
+        self, app: web.Application, *, port: int = 0, shutdown_timeout: float = 1.0
+    ) -> None:
         # A short shutdown timeout: handlers stuck in a SLOW fault must not hold up the exit.
         self._runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, access_log=None)
+        self._requested_port = port
         self._port: int | None = None
 
     @property
@@ -32,7 +35,7 @@ class SandboxServer:
     async def start(self) -> None:
         """Bind and start serving."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, LOOPBACK, 0)
+        site = web.TCPSite(self._runner, LOOPBACK, self._requested_port)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
 
