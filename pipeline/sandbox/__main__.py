@@ -11,7 +11,7 @@ from pipeline.sandbox.server import SandboxServer
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 
-SECRET_ID = "AKIDsandbox000000000000000000000000000"
+SECRET_ID = "AKIDsandbox000000000000000000000000000"  # noqa: S105 - fake
 SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the twin's own fake credential
 
 
