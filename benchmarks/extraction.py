@@ -21,7 +21,7 @@ from benchmarks.sandbox_process import (
 )
 from pipeline.commands import FAR_FUTURE
 from pipeline.config import RetrySettings, Settings
-from pipeline.jobs import BackfillRequest
+from pipeline.plans import BackfillRequest
 from pipeline.periods import Period
 from pipeline.progress import SilentProgress
 from pipeline.runner import RunReport, Selection, execute

@@ -18,9 +18,9 @@ from pipeline.config import Settings, load_settings, resolve_config_path
 from pipeline.db.connect import create_pool, database_url
 from pipeline.db.migrate import migrate
 from pipeline.errors import ConfigError
-from pipeline.jobs import BackfillRequest, Request, SyncRequest
 from pipeline.logs import configure_logging
 from pipeline.periods import Period
+from pipeline.plans import BackfillRequest, Request, SyncRequest
 from pipeline.progress import BarProgress, LogProgress, Progress, SilentProgress
 from pipeline.runner import RunReport, Selection, execute
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_failures
 from pipeline.config import Settings
 from pipeline.db.sqlfiles import query
-from pipeline.jobs import BackfillRequest
 from pipeline.periods import Period
+from pipeline.plans import BackfillRequest
 from pipeline.runner import Selection, execute
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks

@@ -6,6 +6,7 @@
     └── SourceError            anything that ends one source's work
         ├── TransportError     timeout, dropped connection, unreadable body   (retried)
         ├── PagingError        a vendor page that breaks the paging rules     (not retried)
+        │   └── PartialListing the pages read are true, but may miss tasks    (loaded, not complete)
         └── VendorError        the vendor answered with an error envelope
             ├── RateLimited        over the vendor's rate                     (retried)
             ├── VendorUnavailable  internal error, 5xx, service unavailable   (retried)
@@ -52,6 +53,12 @@ class PagingError(SourceError):
     """A page that breaks the vendor's paging rules (repeated token, a count without a list)."""
 
     code = "PagingError"
+
+
+class PartialListing(PagingError):
+    """Every page read is true, but together they may miss tasks: load them, claim nothing."""
+
+    code = "PartialListing"
 
 
 class VendorError(SourceError):

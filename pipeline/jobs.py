@@ -10,17 +10,16 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 
-from pipeline.db import coverage, runs
-from pipeline.db.loader import LoadCounts, Loader, SourceKey
+from pipeline.db import runs
+from pipeline.db.loader import LoadCounts, Loader, SourceKey, WindowLoad
 from pipeline.db.runs import SourceResult
-from pipeline.errors import SourceError
+from pipeline.errors import PartialListing, SourceError
 from pipeline.model import Rejection, Task
-from pipeline.periods import Period
-from pipeline.planning import Plan, plan_backfill, plan_sync
+from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
 from pipeline.source import Record, Source
 from pipeline.transport import Transport
-from pipeline.windows import Window, WindowRules
+from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
 
@@ -30,33 +29,12 @@ _WINDOW_DB_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
-class SyncRequest:
-    """Fetch everything within reach that may have changed or was never fetched."""
-
-
-@dataclass(frozen=True, slots=True)
-class BackfillRequest:
-    """Fetch the tasks starting in `period`, skipping what is already complete."""
-
-    period: Period
-    refetch: bool = False
-    resume_from: datetime | None = None
-
-
-Request = SyncRequest | BackfillRequest
-
-
-@dataclass(frozen=True, slots=True)
 class Job:
     """One account and API, ready to call."""
 
     key: SourceKey
     source: Source
     call: Transport
-
-
-def plan_reach(rules: WindowRules, now: datetime) -> str:
-    return rules.reach(now).start.isoformat()
 
 
 def utc_now(clock: Callable[[], float]) -> datetime:
@@ -87,10 +65,15 @@ class SourceRunner:
         result = SourceResult(job.key, started_at=utc_now(self._clock))
         with structlog.contextvars.bound_contextvars(account=job.key.account, api=job.key.api):
             try:
-                plan = await self._plan(job, request, result)
-                result.windows_planned = len(plan.windows)
-                self._progress.planned(job.key, len(plan.windows))
-                await self._fetch_windows(job, plan.windows, result)
+                async with self._pool.acquire() as conn:
+                    planned = await plan_source(
+                        conn, job.key, job.source.rules, request, utc_now(self._clock), self._run_id
+                    )
+                result.notes += planned.notes
+                windows = planned.plan.windows
+                result.windows_planned = len(windows)
+                self._progress.planned(job.key, len(windows))
+                await self._fetch_windows(job, windows, result)
                 result.outcome = "succeeded"
             except asyncio.CancelledError:
                 result.outcome = "interrupted"
@@ -110,37 +93,6 @@ class SourceRunner:
         if self._run_id is not None:
             async with self._pool.acquire() as conn:
                 await runs.save_source(conn, self._run_id, result)
-
-    async def _plan(self, job: Job, request: Request, result: SourceResult) -> Plan:
-        rules, key, now = job.source.rules, job.key, utc_now(self._clock)
-        async with self._pool.acquire() as conn:
-            settled = await coverage.settled_periods(conn, key, rules.settle_after)
-            if isinstance(request, SyncRequest):
-                plan = plan_sync(rules, now, settled, await coverage.first_covered(conn, key))
-                gaps = await coverage.record_gaps(
-                    conn,
-                    key,
-                    plan.unreachable,
-                    self._run_id,
-                    "fell out of the vendor's reach before a run fetched it",
-                    now,
-                )
-                for gap in gaps:
-                    log.warning("coverage.gap", period=str(gap), reason="out of the vendor's reach")
-                    result.notes.append(f"gap recorded: tasks starting in {gap} are lost")
-                return plan
-            done = [] if request.refetch else settled
-            if request.resume_from is not None and not request.refetch:
-                done = done + await coverage.covered_since(conn, key, request.resume_from)
-        plan = plan_backfill(rules, now, request.period, done)
-        for period in plan.unreachable:
-            log.warning("backfill.clamped", period=str(period), reach_starts=plan_reach(rules, now))
-            result.notes.append(
-                f"clamped: tasks starting in {period} are beyond the vendor's reach"
-            )
-        if plan.skipped:
-            log.info("backfill.skipping_complete", periods=[str(p) for p in plan.skipped])
-        return plan
 
     async def _fetch_windows(self, job: Job, windows: list[Window], result: SourceResult) -> None:
         slots = asyncio.Semaphore(self._concurrency)
@@ -168,26 +120,39 @@ class SourceRunner:
 
     async def _window(self, job: Job, window: Window) -> LoadCounts:
         fetched_at = utc_now(self._clock)
+        complete = True
         async with self._loader.window(job.key) as load:
-            async for records in job.source.fetch(job.call, window):
-                seen_at = utc_now(self._clock)
-                tasks, rejections = _normalize(job.source, records, seen_at)
-                for rejection in rejections:
-                    log.warning(
-                        "record.rejected", task_id=rejection.task_id, reason=rejection.reason
-                    )
-                await load.add(tasks, rejections, seen_at)
-            counts = await load.finish(window.covers, fetched_at)
+            try:
+                async for records in job.source.fetch(job.call, window):
+                    await self._stage(job.source, records, load)
+            except PartialListing as exc:
+                # Every record read is true; only the claim of completeness is withheld.
+                complete = False
+                log.warning("listing.partial", reason=str(exc))
+            counts = await load.finish(
+                window.covers if complete else None,
+                fetched_at,
+                whole_account=complete and window.whole_account,
+            )
         log.info(
             "window.loaded",
-            query=str(window.query),
+            query=str(window.query or "whole account"),
             covers=str(window.covers),
+            complete=complete,
             seen=counts.seen,
             inserted=counts.inserted,
             changed=counts.changed,
             rejected=counts.rejected,
+            deleted=counts.deleted,
         )
         return counts
+
+    async def _stage(self, source: Source, records: list[Record], load: WindowLoad) -> None:
+        seen_at = utc_now(self._clock)
+        tasks, rejections = _normalize(source, records, seen_at)
+        for rejection in rejections:
+            log.warning("record.rejected", task_id=rejection.task_id, reason=rejection.reason)
+        await load.add(tasks, rejections, seen_at)
 
     def _fail(self, result: SourceResult, exc: BaseException) -> None:
         result.outcome = "failed"

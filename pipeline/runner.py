@@ -18,7 +18,8 @@ from pipeline.db import runs
 from pipeline.db.loader import SourceKey
 from pipeline.db.runs import SourceResult
 from pipeline.errors import ConfigError
-from pipeline.jobs import BackfillRequest, Job, Request, SourceRunner, utc_now
+from pipeline.jobs import Job, SourceRunner, utc_now
+from pipeline.plans import BackfillRequest, Request
 from pipeline.progress import Progress
 from pipeline.retry import RetryPolicy
 from pipeline.transport import Transport, paced_limiter
@@ -155,6 +156,7 @@ async def _record_end(pool: asyncpg.Pool, report: RunReport, clock: Callable[[],
         "tasks_inserted",
         "tasks_changed",
         "tasks_rejected",
+        "tasks_deleted",
         "requests",
         "retries",
     ):

@@ -61,11 +61,15 @@ class Source(Protocol):
     api: str
     default_rate: float
     """Documented requests per second for one account."""
-    rules: WindowRules
-    """How this API's windows are planned and when its tasks settle."""
+    rules: WindowRules | None
+    """How this API's windows are planned; None when it lists the whole account every time."""
 
     def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
-        """The raw records of every page of `window`, page by page, to the end."""
+        """The raw records of every page of `window`, page by page, to the end.
+
+        Raises `PartialListing` after the last page when the pages cannot be trusted to hold
+        every task (the list shifted under the reader): what was read is still loaded.
+        """
         ...
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:

@@ -38,8 +38,16 @@ class WindowRules:
 class Window:
     """One query window and the start-time range its complete answer covers."""
 
-    query: Period
-    covers: Period
+    query: Period | None
+    """None: the API takes no window and lists the whole account."""
+    covers: Period | None
+
+    @property
+    def whole_account(self) -> bool:
+        return self.query is None
+
+
+WHOLE_ACCOUNT = Window(query=None, covers=None)
 
 
 def plan_windows(rules: WindowRules, wanted: list[Period], now: datetime) -> list[Window]:

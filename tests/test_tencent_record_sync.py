@@ -9,7 +9,8 @@ import aiohttp
 import asyncpg
 
 from pipeline.db.loader import SourceKey
-from pipeline.jobs import Job, SourceRunner, SyncRequest
+from pipeline.jobs import Job, SourceRunner
+from pipeline.plans import SyncRequest
 from pipeline.progress import SilentProgress
 from pipeline.retry import RetryPolicy
 from pipeline.transport import Transport, paced_limiter

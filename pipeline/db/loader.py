@@ -21,6 +21,7 @@ from pipeline.periods import Period
 
 # Unchanged rows are not rewritten on every read: last_seen_at moves at most this often.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+BOUND_SLACK = timedelta(seconds=1)
 
 STAGE_COLUMNS = (
     "ord",
@@ -63,6 +64,7 @@ class LoadCounts:
     inserted: int = 0
     changed: int = 0
     rejected: int = 0
+    deleted: int = 0
 
     def add(self, other: LoadCounts) -> None:
         for f in fields(self):
@@ -78,6 +80,7 @@ class WindowLoad:
         self._run_id = run_id
         self._ord = 0
         self._rejected = 0
+        self._rejected_ids: list[str] = []
 
     async def add(
         self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime
@@ -94,25 +97,49 @@ class WindowLoad:
                 columns=REJECTED_COLUMNS,
             )
             self._rejected += len(rejections)
+            self._rejected_ids += [r.task_id for r in rejections if r.task_id]
 
-    async def finish(self, covers: Period | None, fetched_at: datetime) -> LoadCounts:
-        """Merge the staged rows into `tasks` and record the window's coverage."""
+    async def finish(
+        self, covers: Period | None, fetched_at: datetime, *, whole_account: bool = False
+    ) -> LoadCounts:
+        """Merge the staged rows into `tasks`; for a complete listing, record its coverage.
+
+        `covers` is the start-time range the listing returned completely (`whole_account`: every
+        task of the source). Tasks in it that the listing missed are marked deleted by the vendor.
+        """
         row = await self._conn.fetchrow(
             query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id
         )
-        if covers is not None and not covers.empty:
-            k = self._key
-            await self._conn.execute(
-                query("insert_coverage"),
-                k.vendor,
-                k.account,
-                k.api,
-                covers.start,
-                covers.end,
-                fetched_at,
-                self._run_id,
-            )
-        return LoadCounts(row["seen"], row["inserted"], row["changed"], self._rejected)
+        counts = LoadCounts(row["seen"], row["inserted"], row["changed"], self._rejected)
+        if whole_account:
+            counts.deleted = await self._complete(None, None, fetched_at)
+        elif covers is not None and not covers.empty:
+            # A second inside each bound: the vendor's bound inclusivity is undocumented.
+            inner = Period(covers.start + BOUND_SLACK, covers.end)
+            counts.deleted = await self._complete(covers, inner, fetched_at)
+        return counts
+
+    async def _complete(
+        self, covers: Period | None, checked: Period | None, fetched_at: datetime
+    ) -> int:
+        k = self._key
+        lo, hi = (covers.start, covers.end) if covers else (None, None)
+        await self._conn.execute(
+            query("insert_coverage"), k.vendor, k.account, k.api, lo, hi, fetched_at, self._run_id
+        )
+        lo, hi = (checked.start, checked.end) if checked else (None, None)
+        status = await self._conn.execute(
+            query("mark_unlisted"),
+            k.vendor,
+            k.account,
+            k.api,
+            lo,
+            hi,
+            fetched_at,
+            self._run_id,
+            self._rejected_ids,
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     def _stage_rows(self, tasks: Sequence[Task], seen_at: datetime) -> list[tuple]:
         k = self._key

@@ -19,12 +19,16 @@ CREATE TABLE tasks (
     raw             jsonb       NOT NULL,
     first_seen_at   timestamptz NOT NULL,
     last_seen_at    timestamptz NOT NULL,
+    vendor_deleted_at timestamptz,
     PRIMARY KEY (vendor, account, api, task_id)
 );
 CREATE INDEX tasks_start_time_idx ON tasks (start_time);
 COMMENT ON TABLE tasks IS 'One row per vendor task, kept after the vendor forgets it.';
 COMMENT ON COLUMN tasks.last_seen_at IS
     'When the pipeline last saw the task; refreshed at most hourly while nothing else changes.';
+COMMENT ON COLUMN tasks.vendor_deleted_at IS
+    'When a complete listing first missed the task (the vendor deleted or expired it); NULL while listed.';
+CREATE INDEX tasks_vendor_deleted_idx ON tasks (vendor, account, api) WHERE vendor_deleted_at IS NOT NULL;
 
 CREATE TABLE task_history (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -90,6 +94,7 @@ CREATE TABLE sync_run_sources (
     tasks_inserted  bigint      NOT NULL DEFAULT 0,
     tasks_changed   bigint      NOT NULL DEFAULT 0,
     tasks_rejected  bigint      NOT NULL DEFAULT 0,
+    tasks_deleted   bigint      NOT NULL DEFAULT 0,
     requests        bigint      NOT NULL DEFAULT 0,
     retries         bigint      NOT NULL DEFAULT 0,
     notes           text[]      NOT NULL DEFAULT '{}',

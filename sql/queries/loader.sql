@@ -47,13 +47,15 @@ upserted AS (
         kind = excluded.kind, domain = excluded.domain, app = excluded.app,
         stream = excluded.stream, room_id = excluded.room_id, status = excluded.status,
         vendor_status = excluded.vendor_status, start_time = excluded.start_time,
-        end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at
+        end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
+        vendor_deleted_at = NULL
     WHERE (t.kind, t.domain, t.app, t.stream, t.room_id, t.status, t.vendor_status,
            t.start_time, t.end_time, t.raw)
           IS DISTINCT FROM
           (excluded.kind, excluded.domain, excluded.app, excluded.stream, excluded.room_id,
            excluded.status, excluded.vendor_status, excluded.start_time, excluded.end_time,
            excluded.raw)
+       OR t.vendor_deleted_at IS NOT NULL
        OR t.last_seen_at < excluded.last_seen_at - $1::interval
     RETURNING t.*, (t.xmax = 0) AS inserted
 ),
@@ -77,7 +79,29 @@ SELECT (SELECT count(*) FROM incoming) AS seen,
        (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
        (SELECT count(*) FROM history) AS changed;
 
+-- name: mark_unlisted
+-- After a complete listing: the source's tasks that it should have returned but did not are
+-- marked as deleted by the vendor, with one history row each. $4/$5 bound the start times the
+-- listing covers (NULL and NULL: the whole account); $8 lists ids seen but rejected.
+-- $1 vendor, $2 account, $3 api, $6 seen at, $7 run id.
+WITH gone AS (
+    UPDATE tasks AS t SET vendor_deleted_at = $6
+    WHERE t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.vendor_deleted_at IS NULL
+      AND ($4::timestamptz IS NULL OR t.start_time >= $4)
+      AND ($5::timestamptz IS NULL OR t.start_time < $5)
+      AND NOT EXISTS (SELECT 1 FROM stage_tasks AS s WHERE s.task_id = t.task_id)
+      AND t.task_id <> ALL($8::text[])
+    RETURNING t.vendor, t.account, t.api, t.task_id, t.status
+)
+INSERT INTO task_history (
+    vendor, account, api, task_id, observed_at, run_id, old_status, new_status, changes
+)
+SELECT vendor, account, api, task_id, $6, $7, status, status,
+       jsonb_build_object('vendor_deleted_at', jsonb_build_array(NULL, to_jsonb($6::timestamptz)))
+FROM gone;
+
 -- name: insert_coverage
--- $1 vendor, $2 account, $3 api, $4 covered from, $5 covered to, $6 fetched at, $7 run id.
+-- $1 vendor, $2 account, $3 api, $4 covered from, $5 covered to (both NULL: the whole account),
+-- $6 fetched at, $7 run id.
 INSERT INTO coverage (vendor, account, api, period, fetched_at, run_id)
 VALUES ($1, $2, $3, tstzrange($4, $5, '[)'), $6, $7);

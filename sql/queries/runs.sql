@@ -11,14 +11,15 @@ WHERE run_id = $1;
 -- Inserts or updates one source's result within a run.
 INSERT INTO sync_run_sources (
     run_id, vendor, account, api, started_at, ended_at, outcome, windows_planned, windows_done,
-    tasks_seen, tasks_inserted, tasks_changed, tasks_rejected, requests, retries, notes,
-    error_code, error_message
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    tasks_seen, tasks_inserted, tasks_changed, tasks_rejected, tasks_deleted, requests, retries,
+    notes, error_code, error_message
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (run_id, vendor, account, api) DO UPDATE SET
     ended_at = excluded.ended_at, outcome = excluded.outcome,
     windows_planned = excluded.windows_planned, windows_done = excluded.windows_done,
     tasks_seen = excluded.tasks_seen, tasks_inserted = excluded.tasks_inserted,
     tasks_changed = excluded.tasks_changed, tasks_rejected = excluded.tasks_rejected,
+    tasks_deleted = excluded.tasks_deleted,
     requests = excluded.requests, retries = excluded.retries, notes = excluded.notes,
     error_code = excluded.error_code, error_message = excluded.error_message;
 
