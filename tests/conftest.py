@@ -79,15 +79,22 @@ async def tencent_url(tencent: TencentSandbox) -> AsyncIterator[str]:
 
 
 def tencent_account(
-    url: str, *, name: str = "tencent-main", secret_key: str = SECRET_KEY, rate: float = FAST_RATE
+    url: str,
+    *,
+    name: str = "tencent-main",
+    secret_key: str = SECRET_KEY,
+    rate: float = FAST_RATE,
+    apis: tuple[str, ...] = ("DescribeRecordTask",),
 ) -> TencentAccount:
+    """An account on the sandbox; by default only the API a test is about."""
     return TencentAccount(
         name=name,
         vendor="tencent",
         secret_id=SECRET_ID,
         secret_key=SecretStr(secret_key),
         endpoint=url,
-        rate_limits={"DescribeRecordTask": rate},
+        apis=list(apis),
+        rate_limits={api: rate for api in apis},
     )
 
 

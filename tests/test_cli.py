@@ -18,6 +18,7 @@ GOOD_ACCOUNT = """
     secret_id: ${TENCENT_SECRET_ID}
     secret_key: ${TENCENT_SECRET_KEY}
     endpoint: ENDPOINT
+    apis: [DescribeRecordTask]
     rate_limits: {DescribeRecordTask: 500}
 """
 FAST_RETRIES = """

@@ -127,7 +127,7 @@ def test_unknown_api_lists_the_vendors_apis(tmp_path: Path) -> None:
     message = error_of(write(tmp_path, ACCOUNT + "    apis: [DescribeRecordTask, DescribeX]\n"))
     assert message.endswith(
         "accounts[0] 'tencent-main': apis[1]: unknown API 'DescribeX'; "
-        "vendor tencent has DescribeRecordTask"
+        "vendor tencent has DescribeRecordTask, DescribeLivePullStreamTasks"
     )
 
 
@@ -135,7 +135,7 @@ def test_unknown_api_in_rate_limits_lists_the_vendors_apis(tmp_path: Path) -> No
     message = error_of(write(tmp_path, ACCOUNT + "    rate_limits: {DescribeX: 5}\n"))
     assert message.endswith(
         "accounts[0] 'tencent-main': rate_limits.DescribeX: unknown API 'DescribeX'; "
-        "vendor tencent has DescribeRecordTask"
+        "vendor tencent has DescribeRecordTask, DescribeLivePullStreamTasks"
     )
 
 
@@ -341,8 +341,9 @@ def test_account_lookup_by_name(tmp_path: Path) -> None:
 
 def test_all_vendor_apis_at_documented_rate_by_default(tmp_path: Path) -> None:
     (account,) = load(tmp_path, ACCOUNT).accounts
-    assert selected_apis(account) == ["DescribeRecordTask"]
+    assert selected_apis(account) == ["DescribeRecordTask", "DescribeLivePullStreamTasks"]
     assert rate_for(account, "DescribeRecordTask") == 20.0
+    assert rate_for(account, "DescribeLivePullStreamTasks") == 30.0
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from pipeline.vendors.base import Vendor
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.client import TencentClient
+from pipeline.vendors.tencent.pull_tasks import PullStreamTasks
 from pipeline.vendors.tencent.record_tasks import RecordTasks
 
 VENDOR = Vendor(
     name="tencent",
     account_model=TencentAccount,
     make_client=TencentClient,
-    sources={source.api: source for source in (RecordTasks(),)},
+    sources={source.api: source for source in (RecordTasks(), PullStreamTasks())},
 )

@@ -1,17 +1,22 @@
 """A twin of Tencent Cloud Live API 3.0 on loopback, built from the vendor contract.
 
 It enforces what Tencent documents (TC3 signatures over the received bytes, the 5-minute clock
-rule, the DescribeRecordTask window rules, server-side ScrollToken paging, 20 requests/s) and
-refuses the way Tencent does: HTTP 200 with `Response.Error`. Facts: shared/vendors/tencent.md.
+rule, the DescribeRecordTask window rules and ScrollToken paging at 20 requests/s, the relay list
+of DescribeLivePullStreamTasks paged by position at 30 requests/s) and refuses the way Tencent
+does: HTTP 200 with `Response.Error`. Facts: shared/vendors/tencent.md.
+
+Changes during a scan: `on_request(action, n, callback)` runs `callback(sandbox)` just before the
+n-th request to `action` that gets past the signature, routing and rate checks is answered, so a
+test can update or delete tasks between two pages of one reader.
 """
 
 from __future__ import annotations
 
-import hmac
+import copy
 import json
-import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -21,19 +26,17 @@ from pipeline.sandbox.faults import TRANSPORT_FAULTS, FaultKind, FaultPlan, tran
 from pipeline.sandbox.log import OK, Refusal, RequestLog, RequestRecord
 from pipeline.sandbox.ratelimit import RateLimiter
 from pipeline.sandbox.server import SandboxServer
-from pipeline.vendors.tencent import signer
+from pipeline.vendors.tencent.sandbox_auth import authenticate, claimed_id
+from pipeline.vendors.tencent.sandbox_pull_tasks import (
+    DEFAULT_LIMIT_TASK_NUM,
+    describe_live_pull_stream_tasks,
+    iso_utc,
+)
 from pipeline.vendors.tencent.sandbox_record_tasks import describe_record_task
 
 VERSION = "2018-08-01"
-SERVICE = "live"
-MAX_SKEW_SECONDS = 300
-DEFAULT_RATES: Mapping[str, float] = {"DescribeRecordTask": 20}
+DEFAULT_RATES: Mapping[str, float] = {"DescribeRecordTask": 20, "DescribeLivePullStreamTasks": 30}
 REGIONS: Mapping[str, frozenset[str]] = {"DescribeRecordTask": frozenset({"ap-guangzhou"})}
-_REQUIRED_SIGNED = frozenset({"content-type", "host"})
-_AUTHORIZATION = re.compile(
-    r"TC3-HMAC-SHA256 Credential=(?P<id>[^/\s]+)/(?P<date>[^/\s]+)/(?P<service>[^/\s]+)"
-    r"/(?P<end>[^,\s]+), ?SignedHeaders=(?P<names>[^,\s]+), ?Signature=(?P<signature>[0-9a-f]{64})"
-)
 _ENVELOPE_FAULTS: Mapping[FaultKind | None, tuple[str, str]] = {
     FaultKind.INTERNAL_ERROR: ("InternalError", "An internal error has occurred."),
     FaultKind.RATE_LIMIT: ("RequestLimitExceeded", "Your request frequency exceeds the limit."),
@@ -41,10 +44,11 @@ _ENVELOPE_FAULTS: Mapping[FaultKind | None, tuple[str, str]] = {
 }
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Hook = Callable[["TencentSandbox"], object]
 
 
 class TencentSandbox:
-    """Tencent's Live API as a real HTTP server: rules, record tasks, faults and a request log."""
+    """Tencent's Live API as a real HTTP server: rules, record and relay tasks, faults, a log."""
 
     def __init__(
         self,
@@ -55,6 +59,7 @@ class TencentSandbox:
         rate_limits: Mapping[str, float] | None = None,
         faults: FaultPlan | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        limit_task_num: int = DEFAULT_LIMIT_TASK_NUM,
     ) -> None:
         self._credentials = dict(credentials)
         self.clock = clock
@@ -66,7 +71,15 @@ class TencentSandbox:
         self.faults = faults or FaultPlan.none()
         self.requests = RequestLog()
         self.record_tasks: dict[str, dict[str, Any]] = {}
-        self.actions: dict[str, Handler] = {"DescribeRecordTask": self._describe_record_task}
+        self.pull_tasks: dict[str, dict[str, Any]] = {}
+        self.limit_task_num = limit_task_num
+        """The account's relay-task quota, answered as `LimitTaskNum` (not enforced)."""
+        self.actions: dict[str, Handler] = {
+            "DescribeRecordTask": self._describe_record_task,
+            "DescribeLivePullStreamTasks": self._describe_pull_tasks,
+        }
+        self._hooks: dict[tuple[str, int], list[Hook]] = {}
+        self._handled: Counter[str] = Counter()
 
     def make_app(self) -> web.Application:
         """A fresh aiohttp application serving `POST /`."""
@@ -91,6 +104,31 @@ class TencentSandbox:
         """What DeleteRecordTask does: the task vanishes from every list."""
         del self.record_tasks[task_id]
 
+    def add_pull_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
+        """Store relay tasks as CreateLivePullStreamTask would have (replacing equal TaskIds)."""
+        for task in tasks:
+            created = task.get("CreateTime") or iso_utc(int(self.clock()))
+            self.pull_tasks[task["TaskId"]] = copy.deepcopy(
+                {"CreateTime": created, "UpdateTime": created, **task}
+            )
+
+    def update_pull_task(self, task_id: str, **fields: Any) -> None:
+        """What ModifyLivePullStreamTask does: `UpdateTime` becomes now, moving the task first."""
+        self.pull_tasks[task_id].update(fields, UpdateTime=iso_utc(int(self.clock())))
+
+    def delete_pull_task(self, task_id: str) -> None:
+        """What DeleteLivePullStreamTask does: the task vanishes and later ones move up."""
+        del self.pull_tasks[task_id]
+
+    def on_request(self, action: str, n: int, callback: Hook) -> None:
+        """Run `callback(self)` just before answering the n-th handled request to `action`.
+
+        Counted from 1 over the requests that reach the action's handler: refused signatures,
+        rate-limited and envelope-faulted requests do not count; transport-faulted ones do (the
+        server did the work, the answer was lost on the way).
+        """
+        self._hooks.setdefault((action, n), []).append(callback)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         action = request.headers.get("X-TC-Action", "")
@@ -100,7 +138,7 @@ class TencentSandbox:
             outcome, payload = str(fault), _error(*_ENVELOPE_FAULTS[fault])
         else:
             outcome, payload = self._answer(request, body, params)
-        claimed = _claimed_id(request.headers.get("Authorization", ""))
+        claimed = claimed_id(request.headers.get("Authorization", ""))
         logged = str(fault) if fault else outcome
         self.requests.append(RequestRecord(action, params or {}, logged, self.clock(), claimed))
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -114,63 +152,20 @@ class TencentSandbox:
     ) -> tuple[str, dict[str, Any]]:
         """The outcome code and the envelope of a request that drew no envelope fault."""
         try:
-            secret_id = self._authenticate(request, body)
+            secret_id = authenticate(request, body, self._credentials, now=self.clock())
             action, handler = self._route(request.headers)
             bucket = (secret_id, request.headers.get("X-TC-Region", ""))
             if not self.limiter.allow(action, bucket):
                 raise Refusal("RequestLimitExceeded", "Your request frequency exceeds the limit.")
             if params is None:
                 raise Refusal("InvalidParameter", "The request body is not a JSON object.")
+            self._handled[action] += 1
+            for callback in self._hooks.pop((action, self._handled[action]), []):
+                callback(self)
             result = handler(params)
         except Refusal as refusal:
             return refusal.code, _error(refusal.code, refusal.message)
         return OK, {"Response": {**result, "RequestId": str(uuid.uuid4())}}
-
-    def _authenticate(self, request: web.Request, body: bytes) -> str:
-        """The caller's SecretId once its TC3 signature over the received bytes checks out."""
-        match = _AUTHORIZATION.fullmatch(request.headers.get("Authorization", ""))
-        if match is None:
-            raise Refusal("AuthFailure.InvalidAuthorization", "Authorization is malformed.")
-        names = match["names"].split(";")
-        if not _REQUIRED_SIGNED <= set(names):
-            raise Refusal(
-                "AuthFailure.InvalidAuthorization",
-                "SignedHeaders must include content-type and host.",
-            )
-        secret_key = self._credentials.get(match["id"])
-        if secret_key is None:
-            raise Refusal("AuthFailure.SecretIdNotFound", "The SecretId is not found.")
-        timestamp = _timestamp(request.headers.get("X-TC-Timestamp"))
-        if abs(self.clock() - timestamp) > MAX_SKEW_SECONDS:
-            raise Refusal(
-                "AuthFailure.SignatureExpire",
-                "The signature has expired: X-TC-Timestamp is off by over 5 minutes.",
-            )
-        scope_ok = (match["date"], match["service"], match["end"]) == (
-            signer.utc_date(timestamp),
-            SERVICE,
-            "tc3_request",
-        )
-        received = {name: request.headers.get(name) for name in names}
-        if not scope_ok or any(value is None for value in received.values()):
-            raise Refusal(
-                "AuthFailure.SignatureFailure",
-                "The credential scope or a signed header does not match the request.",
-            )
-        # Tencent lower-cases signed header values before building the canonical request.
-        expected = signer.sign(
-            secret_id=match["id"],
-            secret_key=secret_key,
-            service=SERVICE,
-            timestamp=timestamp,
-            signed_headers={name: str(value).lower() for name, value in received.items()},
-            body=body,
-            method=request.method,
-            query=request.query_string,
-        )
-        if not hmac.compare_digest(expected.signature, match["signature"]):
-            raise Refusal("AuthFailure.SignatureFailure", "The provided signature is invalid.")
-        return match["id"]
 
     def _route(self, headers: Mapping[str, str]) -> tuple[str, Handler]:
         """The action and its handler, after the version and region checks."""
@@ -181,6 +176,8 @@ class TencentSandbox:
         if handler is None:
             raise Refusal("InvalidAction", f"The action `{action}` does not exist.")
         region = headers.get("X-TC-Region", "")
+        if not region:
+            raise Refusal("MissingParameter", "The X-TC-Region header is missing.")
         if action in REGIONS and region not in REGIONS[action]:
             raise Refusal("UnsupportedRegion", f"{action} does not support region `{region}`.")
         return action, handler
@@ -190,6 +187,10 @@ class TencentSandbox:
         return describe_record_task(
             params, ordered, now=int(self.clock()), page_size=self.page_size
         )
+
+    def _describe_pull_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
+        tasks = self.pull_tasks.values()
+        return describe_live_pull_stream_tasks(params, tasks, limit_task_num=self.limit_task_num)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
@@ -204,17 +205,3 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return decoded if isinstance(decoded, dict) else None
-
-
-def _timestamp(raw: str | None) -> int:
-    if raw is None:
-        raise Refusal("MissingParameter", "The X-TC-Timestamp header is missing.")
-    if not raw.isascii() or not raw.isdigit():
-        raise Refusal("InvalidParameterValue", "X-TC-Timestamp must be Unix seconds.")
-    return int(raw)
-
-
-def _claimed_id(authorization: str) -> str:
-    """The SecretId a request claims, for the log (the key itself never leaves the twin)."""
-    match = _AUTHORIZATION.fullmatch(authorization)
-    return match["id"] if match else ""
