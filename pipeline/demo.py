@@ -17,18 +17,21 @@ from pipeline.plans import BackfillRequest
 from pipeline.runner import Selection, execute
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
+from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 ACCOUNT = "demo-tencent"
 DEMO_SECRET_ID = "AKIDdemo0000000000000000000000000000"  # noqa: S105 - fake
 DEMO_SECRET_KEY = "demo-secret-key-not-real"  # noqa: S105 - the sandbox's own fake credential
 SUMMARY_DAYS = 14
+RELAY_TASKS = 120
 
 
 async def run_demo(args: argparse.Namespace) -> int:
     now = int(time.time())
     sandbox = TencentSandbox(credentials={DEMO_SECRET_ID: DEMO_SECRET_KEY})
     sandbox.add_record_tasks(generate_record_tasks(now, days_back=args.days, per_day=args.per_day))
+    sandbox.add_pull_tasks(generate_pull_tasks(now, count=RELAY_TASKS))
     async with sandbox.serve() as server:
         account = TencentAccount(
             name=ACCOUNT,
@@ -41,7 +44,8 @@ async def run_demo(args: argparse.Namespace) -> int:
         since = datetime.fromtimestamp(now, UTC) - timedelta(days=args.days)
         print(
             f"pipeline demo: Tencent sandbox at {server.url} holds {len(sandbox.record_tasks)} "
-            f"record tasks; backfilling {args.days} days at 20 requests/s"
+            f"record tasks and {len(sandbox.pull_tasks)} relay tasks; backfilling {args.days} "
+            "days at the documented rates (20 and 30 requests/s)"
         )
         async with open_pool(settings) as pool:
             with choose_progress(args) as progress:
@@ -76,8 +80,10 @@ async def summary(pool: asyncpg.Pool) -> str:
             f"{d['finished']:>10}{d['total']:>8}"
         )
     lines.append("")
-    lines.append(f"{'status':<12}{'tasks':>8}  first start -> last start")
-    for s in await pool.fetch(query("tasks_by_status"), ACCOUNT):
+    lines.append(f"{'kind':<13}{'status':<11}{'tasks':>7}  first start -> last start")
+    for s in await pool.fetch(query("tasks_by_kind_and_status"), ACCOUNT):
         first, last = s["first_start"], s["last_start"]
-        lines.append(f"{s['status']:<12}{s['tasks']:>8}  {first:%Y-%m-%d} -> {last:%Y-%m-%d}")
+        lines.append(
+            f"{s['kind']:<13}{s['status']:<11}{s['tasks']:>7}  {first:%Y-%m-%d} -> {last:%Y-%m-%d}"
+        )
     return "\n".join(lines)

@@ -74,6 +74,19 @@ def wants_json(json: bool | None) -> bool:
     return json if json is not None else not sys.stdout.isatty()
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written (it may be swapped after configuring)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     *,
     json: bool | None = None,
@@ -82,7 +95,7 @@ def configure_logging(
     level: str = "info",
 ) -> None:
     """Route structlog to `stream` (stderr by default), redacting `secrets`; safe to call again."""
-    stream = sys.stderr if stream is None else stream
+    stream = _Stderr() if stream is None else stream  # type: ignore[assignment]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if wants_json(json)

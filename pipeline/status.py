@@ -20,9 +20,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
-async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[Period]:
+WHOLE_ACCOUNT = "the whole account"
+
+
+async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[Period | str]:
     rows = await conn.fetch(query(name), key.vendor, key.account, key.api)
-    return [Period(r["start_at"], r["end_at"]) for r in rows]
+    # An unbounded range is a complete listing of an API that has no time window.
+    return [
+        Period(r["start_at"], r["end_at"]) if r["start_at"] and r["end_at"] else WHOLE_ACCOUNT
+        for r in rows
+    ]
 
 
 async def collect(pool: asyncpg.Pool, settings: Settings | None) -> dict[str, Any]:

@@ -108,6 +108,24 @@ async def test_sync_exits_0_and_status_shows_the_source(
     assert source["last_success"] is not None and source["covered"]
 
 
+async def test_status_shows_a_relay_listing_as_the_whole_account(
+    tmp_path: Path,
+    env: None,
+    tencent: TencentSandbox,
+    tencent_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    relay = GOOD_ACCOUNT.replace(
+        "apis: [DescribeRecordTask]", "apis: [DescribeLivePullStreamTasks]"
+    )
+    relay = relay.replace("{DescribeRecordTask: 500}", "{DescribeLivePullStreamTasks: 500}")
+    path = write_config(tmp_path, relay, tencent_url)
+    assert await run_cli(["sync", "--config", str(path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert await run_cli(["status", "--config", str(path)]) == 0
+    assert "complete      the whole account" in capsys.readouterr().out
+
+
 async def test_an_auth_error_exits_1_with_the_vendors_code(
     tmp_path: Path,
     env: None,

@@ -138,3 +138,16 @@ async def test_sync_after_a_backfill_asks_only_for_the_unsettled_days(
     starts = {r.params["StartTime"] for r in tencent.requests.of("DescribeRecordTask")}
     assert min(starts) >= frozen_now - RULES.settle_after.total_seconds()
     assert len(starts) == 2
+
+
+async def test_a_record_task_the_vendor_deleted_is_kept_and_marked(
+    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
+) -> None:
+    settings = fast_settings(tencent_account(tencent_url))
+    await run(pool, settings, SyncRequest(), frozen_now)
+    scheduled = next(t for t in tencent.record_tasks.values() if t["StartTime"] > frozen_now)
+    tencent.delete_record_task(scheduled["TaskId"])
+    report = await run(pool, settings, SyncRequest(), frozen_now + 60)
+    marked = await pool.fetch("SELECT task_id FROM tasks WHERE vendor_deleted_at IS NOT NULL")
+    assert [r["task_id"] for r in marked] == [scheduled["TaskId"]]
+    assert report.sources[0].counts.deleted == 1

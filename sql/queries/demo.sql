@@ -1,5 +1,5 @@
 -- name: tasks_per_day_and_status
--- Tasks per start day (UTC) and normalized status, newest day first.
+-- Record tasks per start day (UTC) and normalized status, newest day first.
 SELECT (start_time AT TIME ZONE 'UTC')::date AS day,
        count(*) FILTER (WHERE status = 'scheduled') AS scheduled,
        count(*) FILTER (WHERE status = 'running') AS running,
@@ -7,14 +7,15 @@ SELECT (start_time AT TIME ZONE 'UTC')::date AS day,
        count(*) FILTER (WHERE status = 'finished') AS finished,
        count(*) AS total
 FROM tasks
-WHERE account = $1
+WHERE account = $1 AND kind = 'record'
 GROUP BY 1
 ORDER BY 1 DESC
 LIMIT $2;
 
--- name: tasks_by_status
-SELECT status, count(*) AS tasks, min(start_time) AS first_start, max(start_time) AS last_start
+-- name: tasks_by_kind_and_status
+SELECT kind, status, count(*) AS tasks, min(start_time) AS first_start,
+       max(start_time) AS last_start
 FROM tasks
 WHERE account = $1
-GROUP BY status
-ORDER BY tasks DESC;
+GROUP BY kind, status
+ORDER BY kind DESC, tasks DESC;
