@@ -157,7 +157,7 @@ def selected_apis(account: AccountBase) -> list[str]:
 
 def rate_for(account: AccountBase, api: str) -> float:
     """Requests per second for `api` on `account`: its override, else the documented rate."""
-    return account.rate_limits.get(api, VENDORS[account.vendor].sources[api].default_rate)
+    return account.rate_limits.get(api, VENDORS[account.vendor].default_rate(api))
 
 
 def dsn_password(dsn: str) -> str | None:
@@ -270,10 +270,11 @@ def _api_problems(item: dict[str, Any], vendor: Vendor) -> list[str]:
             if isinstance(api, str) and api not in vendor.sources
         ]
     if isinstance(rates, dict):
+        rated = f"vendor {vendor.name} has {', '.join(vendor.rated_apis)}"
         problems += [
-            f"rate_limits.{api}: unknown API {api!r}; {known}"
+            f"rate_limits.{api}: unknown API {api!r}; {rated}"
             for api in rates
-            if api not in vendor.sources
+            if api not in vendor.rated_apis
         ]
     return problems
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 import aiohttp
 import asyncpg
 import structlog
+from aiolimiter import AsyncLimiter
 
 from pipeline.config import Settings, rate_for, selected_apis
 from pipeline.db import runs
@@ -134,13 +135,20 @@ async def _run_sources(
     connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         jobs = []
+        helpers: dict[str, dict[str, AsyncLimiter]] = {}
         for account, api in pairs:
             vendor = VENDORS[account.vendor]
+            # One limiter per account and helper API, shared by every source that calls it.
+            shared = helpers.setdefault(
+                account.name,
+                {h: paced_limiter(rate_for(account, h)) for h in vendor.helper_apis},
+            )
             call = Transport(
                 session=session,
                 client=vendor.make_client(account),
                 api=api,
                 limiter=paced_limiter(rate_for(account, api)),
+                helper_limiters=shared,
                 policy=policy,
                 timeout=settings.http.timeout_seconds,
                 clock=clock,

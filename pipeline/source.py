@@ -50,9 +50,12 @@ class VendorClient(Protocol):
 
 
 class Caller(Protocol):
-    """Sends one API call through the limiter and the retry policy."""
+    """Sends one API call through the limiter and the retry policy.
 
-    async def __call__(self, params: Mapping[str, Any]) -> Record: ...
+    `api` names one of the vendor's helper APIs; by default the source's own API is called.
+    """
+
+    async def __call__(self, params: Mapping[str, Any], api: str | None = None) -> Record: ...
 
 
 class Source(Protocol):

@@ -31,7 +31,7 @@ def paced_limiter(rate: float) -> AsyncLimiter:
 
 
 class Transport:
-    """The `Caller` of one account and API."""
+    """The `Caller` of one account and API (and of the helper APIs its source may call)."""
 
     def __init__(
         self,
@@ -43,28 +43,32 @@ class Transport:
         policy: RetryPolicy,
         timeout: float,
         clock: Callable[[], float],
+        helper_limiters: Mapping[str, AsyncLimiter] | None = None,
     ) -> None:
         self._session = session
         self._client = client
         self._api = api
-        self._limiter = limiter
+        self._limiters = {**(helper_limiters or {}), api: limiter}
         self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
         self.stats = CallStats()
 
-    async def __call__(self, params: Mapping[str, Any]) -> Record:
+    async def __call__(self, params: Mapping[str, Any], api: str | None = None) -> Record:
+        action = api or self._api
+        if action not in self._limiters:
+            raise ValueError(f"{action} has no limiter: declare it in the vendor's helper_apis")
         return await call_with_retries(
-            lambda: self._attempt(params), self._policy, on_retry=self._count_retry
+            lambda: self._attempt(action, params), self._policy, on_retry=self._count_retry
         )
 
     def _count_retry(self, _: BaseException) -> None:
         self.stats.retries += 1
 
-    async def _attempt(self, params: Mapping[str, Any]) -> Record:
-        async with self._limiter:
+    async def _attempt(self, api: str, params: Mapping[str, Any]) -> Record:
+        async with self._limiters[api]:
             # Signed after the wait, so the timestamp is fresh when the request leaves.
-            request = self._client.build(self._api, params, self._clock())
+            request = self._client.build(api, params, self._clock())
         self.stats.requests += 1
         try:
             async with self._session.request(
@@ -77,9 +81,7 @@ class Transport:
                 body = await response.read()
                 answer = HttpResponse(response.status, dict(response.headers), body)
         except TimeoutError as exc:
-            raise TransportError(f"{self._api} timed out after {self._timeout.total}s") from exc
+            raise TransportError(f"{api} timed out after {self._timeout.total}s") from exc
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(
-                f"{self._api} connection failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        return self._client.parse(self._api, answer)
+            raise TransportError(f"{api} connection failed: {type(exc).__name__}: {exc}") from exc
+        return self._client.parse(api, answer)

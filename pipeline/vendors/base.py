@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -42,3 +42,15 @@ class Vendor:
     account_model: type[AccountBase]
     make_client: Callable[[Any], VendorClient]
     sources: Mapping[str, Source]
+    helper_apis: Mapping[str, float] = field(default_factory=dict)
+    """APIs the sources call besides their own list API, with their documented rates."""
+
+    @property
+    def rated_apis(self) -> list[str]:
+        """Every API with its own rate limit: the list APIs, then the helper APIs."""
+        return [*self.sources, *self.helper_apis]
+
+    def default_rate(self, api: str) -> float:
+        """The documented requests per second of `api`."""
+        source = self.sources.get(api)
+        return source.default_rate if source is not None else self.helper_apis[api]
