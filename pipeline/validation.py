@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationError
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("has no UTC offset")
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+"""A timestamp that must carry its offset (`Z`, `+08:00`...), converted to UTC."""
 
 
 def location(loc: tuple[int | str, ...]) -> str:

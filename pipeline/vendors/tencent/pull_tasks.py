@@ -2,41 +2,31 @@
 
 The list is ordered by last update, newest first, and paged by position, so it shifts while it
 is read: an update moves a task to the front (a reader may miss it), a deletion pulls later tasks
-one place up (a reader may skip one). A scan is trusted only when the front of the list and the
-total did not move while it ran; otherwise the whole account is read again.
+one place up (a reader may skip one). `pipeline.listing` rescans until a scan is consistent.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import PagingError, PartialListing
+from pipeline.errors import PagingError
+from pipeline.listing import ListPage, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import describe
+from pipeline.validation import UtcTime, describe
 from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 20  # the largest the API allows
 SCANS = 4
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("has no UTC offset")
-    return value.astimezone(UTC)
-
-
-UtcTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class PullStreamTask(BaseModel):
@@ -68,19 +58,7 @@ def derive_status(task: PullStreamTask, observed_at: datetime) -> Status:
     return Status.RUNNING
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    records: list[Record]
-    total: int
-    pages: int
-
-    @property
-    def front(self) -> tuple[Any, Any] | None:
-        first = self.records[0] if self.records else None
-        return (first.get("TaskId"), first.get("UpdateTime")) if isinstance(first, dict) else None
-
-
-def _page(payload: Mapping[str, Any], api: str) -> _Page:
+def _page(payload: Mapping[str, Any], api: str) -> ListPage:
     records = payload.get("TaskInfos") or []
     total = payload.get("TotalNum")
     if not isinstance(records, list) or not isinstance(total, int):
@@ -90,11 +68,7 @@ def _page(payload: Mapping[str, Any], api: str) -> _Page:
         pages = math.ceil(total / PAGE_SIZE)
     if total > 0 and not records and payload.get("PageNum", 1) == 1:
         raise PagingError(f"{api} reported TotalNum {total} but its first page is empty")
-    return _Page(records, total, pages)
-
-
-def _ids(records: list[Record]) -> set[Any]:
-    return {r.get("TaskId") for r in records if isinstance(r, dict)}
+    return ListPage(records, total, pages)
 
 
 @dataclass(frozen=True)
@@ -107,25 +81,15 @@ class PullStreamTasks:
     scans: int = SCANS
 
     async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
-        for scan in range(1, self.scans + 1):
-            first = _page(await call({"PageNum": 1, "PageSize": PAGE_SIZE}), self.api)
-            yield first.records
-            rest = await asyncio.gather(
-                *(call({"PageNum": n, "PageSize": PAGE_SIZE}) for n in range(2, first.pages + 1))
-            )
-            pages = [_page(p, self.api) for p in rest]
-            seen = _ids(first.records)
-            for page in pages:
-                seen |= _ids(page.records)
-                yield page.records
-            # Any update or creation moves a task to the front; any deletion changes the total.
-            check = _page(await call({"PageNum": 1, "PageSize": PAGE_SIZE}), self.api)
-            yield check.records
-            totals = {first.total, check.total, *(p.total for p in pages)}
-            if totals == {first.total} and check.front == first.front and len(seen) == first.total:
-                return
-            log.info("listing.shifted", scan=scan, totals=sorted(totals), tasks_seen=len(seen))
-        raise PartialListing(f"{self.api}: the task list kept changing during {self.scans} scans")
+        async def read(page: int) -> ListPage:
+            return _page(await call({"PageNum": page, "PageSize": PAGE_SIZE}), self.api)
+
+        # Ordered by last update, newest first: every change shows at the front of page 1.
+        pages = scan_until_stable(
+            read, api=self.api, id_key="TaskId", scans=self.scans, front_moves_on_change=True
+        )
+        async for records in pages:
+            yield records
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
         try:

@@ -1,0 +1,128 @@
+"""`ListPullRecordTask`: the whole account's pull-record tasks on every run, paged by position.
+
+The list has no time window and no documented order, so every run reads all of it and rescans
+when it shifted (see `pipeline.listing`). `GetPullRecordTask` (10/s, its own limiter) is called
+only for a list item that lacks one of the eight documented fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import PagingError, SourceError
+from pipeline.listing import ListPage, scan_until_stable
+from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.source import Caller, Record
+from pipeline.validation import UtcTime, describe
+from pipeline.windows import Window
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 500  # the documented maximum
+SCANS = 4
+GET_API = "GetPullRecordTask"
+FIELDS = ("TaskId", "StartTime", "EndTime", "Vhost", "Domain", "App", "Stream", "Status")
+# Compared as exact strings; anything else is kept as `unknown` with its raw value.
+STATUSES = {
+    "停用": Status.STOPPED,
+    "未开始": Status.SCHEDULED,
+    "生效中": Status.RUNNING,
+    "已结束": Status.FINISHED,
+}
+
+
+class PullRecordTask(BaseModel):
+    """One list item; fields beyond the documented eight stay in `raw`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    TaskId: Annotated[str, Field(min_length=1, strict=True)]
+    StartTime: UtcTime
+    EndTime: UtcTime
+    Status: Annotated[str, Field(strict=True)]
+    Vhost: str | None = None
+    Domain: str | None = None
+    App: str | None = None
+    Stream: str | None = None
+
+
+def _page(result: Mapping[str, Any], api: str) -> ListPage:
+    items = result.get("List") or []
+    pagination = result.get("Pagination")
+    if not isinstance(items, list) or not isinstance(pagination, dict):
+        raise PagingError(f"{api} answered without Result.List and Result.Pagination")
+    total = pagination.get("TotalCount")
+    if not isinstance(total, int):
+        raise PagingError(f"{api} answered without Pagination.TotalCount")
+    pages = pagination.get("PageTotal")
+    if not isinstance(pages, int):
+        pages = math.ceil(total / PAGE_SIZE)
+    return ListPage(items, total, pages)
+
+
+def _detail(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The docs show a flat Result; the SDK since 2025-02 wraps it in Result.TaskDetail.
+    detail = result.get("TaskDetail")
+    return detail if isinstance(detail, dict) else result
+
+
+@dataclass(frozen=True)
+class PullRecordTasks:
+    """The `ListPullRecordTask` source."""
+
+    api: str = "ListPullRecordTask"
+    default_rate: float = 50.0
+    rules: None = None
+    scans: int = SCANS
+
+    async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
+        async def read(page: int) -> ListPage:
+            return _page(await call({"PageNum": page, "PageSize": PAGE_SIZE}), self.api)
+
+        pages = scan_until_stable(
+            read, api=self.api, id_key="TaskId", scans=self.scans, front_moves_on_change=False
+        )
+        async for records in pages:
+            yield list(await asyncio.gather(*(self._complete(call, r) for r in records)))
+
+    async def _complete(self, call: Caller, record: Record) -> Record:
+        """The list item, with any missing documented field filled from GetPullRecordTask."""
+        if not isinstance(record, dict) or not isinstance(record.get("TaskId"), str):
+            return record
+        missing = [f for f in FIELDS if f not in record]
+        if not missing:
+            return record
+        try:
+            detail = _detail(await call({"TaskID": record["TaskId"]}, api=GET_API))
+        except SourceError as exc:
+            # The task may be gone by now; the normalizer decides what the item is worth.
+            log.warning("record.enrich_failed", task_id=record["TaskId"], error=str(exc))
+            return record
+        return {**record, **{f: detail[f] for f in missing if f in detail}}
+
+    def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
+        try:
+            task = PullRecordTask.model_validate(raw)
+        except ValidationError as exc:
+            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
+            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        return Task(
+            task_id=task.TaskId,
+            kind=Kind.RECORD,
+            status=STATUSES.get(task.Status, Status.UNKNOWN),
+            vendor_status=task.Status,
+            start_time=task.StartTime,
+            end_time=task.EndTime,
+            raw=raw,
+            domain=task.Domain,
+            app=task.App,
+            stream=task.Stream,
+        )
