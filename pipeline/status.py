@@ -1,9 +1,13 @@
-"""`pipeline status`: recent runs, and per source its last success, coverage and gaps."""
+"""`pipeline status`: per source its last success, coverage, gaps, rejects and retention risk.
+
+Exits 1 while a gap exists or data is at risk, so a monitor can alert on it.
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,18 +16,63 @@ from pipeline.config import Settings, selected_apis
 from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
+from pipeline.vendors import VENDORS
+from pipeline.windows import WindowRules
 
 RECENT_RUNS = 5
+WHOLE_ACCOUNT = "the whole account"
+# Warn once less than a third of a vendor's reach is left: for ZEGO's 3 days, after 2 days.
+RISK_SHARE = 2 / 3
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    """What `status` knows of one account and API."""
+
+    vendor: str
+    account: str
+    api: str
+    last_success: datetime | None = None
+    last_failure: datetime | None = None
+    last_error: str | None = None
+    complete: list[Period | str] = field(default_factory=list)
+    gaps: list[Period] = field(default_factory=list)
+    rejected: int = 0
+    at_risk: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.gaps and self.at_risk is None
+
+
+def retention_risk(
+    rules: WindowRules | None, last_success: datetime | None, now: datetime
+) -> str | None:
+    """Why data of this source may fall out of the vendor's reach before a run saves it."""
+    if rules is None:
+        return None  # the vendor keeps these until they are deleted
+    if last_success is None:
+        return "no successful run yet: the vendor keeps these tasks for a limited time only"
+    if now - last_success < rules.reach_back * RISK_SHARE:
+        return None
+    deadline = last_success + rules.reach_back
+    verb = "fell" if deadline <= now else "fall"
+    return (
+        f"last success {_age(now - last_success)} ago: tasks that started since then {verb} out "
+        f"of the vendor's {_age(rules.reach_back)} reach from {_when(deadline)}; run a sync now"
+    )
+
+
+def _age(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
-WHOLE_ACCOUNT = "the whole account"
-
-
-async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[Period | str]:
+async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[Any]:
     rows = await conn.fetch(query(name), key.vendor, key.account, key.api)
     # An unbounded range is a complete listing of an API that has no time window.
     return [
@@ -32,56 +81,61 @@ async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[
     ]
 
 
-async def collect(pool: asyncpg.Pool, settings: Settings | None) -> dict[str, Any]:
-    """Everything `status` shows, as plain data."""
+def _rules(key: SourceKey) -> WindowRules | None:
+    vendor = VENDORS.get(key.vendor)
+    source = vendor.sources.get(key.api) if vendor else None
+    return source.rules if source else None
+
+
+def _keys(rows: dict[SourceKey, Any], settings: Settings | None) -> list[SourceKey]:
+    keys = list(rows)
+    for account in settings.accounts if settings else ():
+        for api in selected_apis(account):
+            if (key := SourceKey(account.vendor, account.name, api)) not in rows:
+                keys.append(key)
+    return keys
+
+
+async def collect(
+    pool: asyncpg.Pool, settings: Settings | None, now: datetime
+) -> list[SourceStatus]:
+    """The status of every source the database or the config knows of."""
     async with pool.acquire() as conn:
-        rows = {
-            SourceKey(r["vendor"], r["account"], r["api"]): r
-            for r in await conn.fetch(query("status_sources"))
-        }
-        keys = list(rows)
-        for account in settings.accounts if settings else ():
-            keys += [
-                k
-                for api in selected_apis(account)
-                if (k := SourceKey(account.vendor, account.name, api)) not in rows
-            ]
-        sources = []
-        for key in keys:
-            row = rows.get(key)
-            sources.append(
-                {
-                    "vendor": key.vendor,
-                    "account": key.account,
-                    "api": key.api,
-                    "last_success": row["last_success"] if row else None,
-                    "last_failure": row["last_failure"] if row else None,
-                    "last_error": f"{row['error_code']}: {row['error_message']}"
-                    if row and row["error_code"]
-                    else None,
-                    "covered": await _periods(conn, "covered_periods", key),
-                    "gaps": await _periods(conn, "recorded_gaps", key),
-                    "rejected": row["rejected"] if row else 0,
-                }
-            )
-        runs = [dict(r) for r in await conn.fetch(query("recent_runs"), RECENT_RUNS)]
-    return {"sources": sources, "runs": runs}
+        found = await conn.fetch(query("status_sources"))
+        rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
+        result = []
+        for key in _keys(rows, settings):
+            status = SourceStatus(key.vendor, key.account, key.api)
+            if (row := rows.get(key)) is not None:
+                status.last_success, status.last_failure = row["last_success"], row["last_failure"]
+                if row["error_code"]:
+                    status.last_error = f"{row['error_code']}: {row['error_message']}"
+                status.rejected = row["rejected"]
+            status.complete = await _periods(conn, "covered_periods", key)
+            status.gaps = await _periods(conn, "recorded_gaps", key)
+            status.at_risk = retention_risk(_rules(key), status.last_success, now)
+            result.append(status)
+        return result
 
 
-def render_table(data: dict[str, Any]) -> str:
+async def recent_runs(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch(query("recent_runs"), RECENT_RUNS)]
+
+
+def render_table(sources: list[SourceStatus], runs: list[dict[str, Any]]) -> str:
     lines = []
-    for s in data["sources"]:
-        lines.append(f"{s['vendor']} / {s['account']} / {s['api']}")
-        lines.append(f"  last success  {_when(s['last_success'])}")
-        if s["last_error"]:
-            lines.append(f"  last failure  {_when(s['last_failure'])}  {s['last_error']}")
-        covered = ", ".join(str(p) for p in s["covered"]) or "nothing yet"
-        lines.append(f"  complete      {covered}")
-        lines.append(f"  gaps          {', '.join(str(p) for p in s['gaps']) or 'none'}")
-        lines.append(f"  rejected      {s['rejected']}")
-    lines.append("")
-    lines.append("recent runs")
-    for r in data["runs"]:
+    for s in sources:
+        lines.append(f"{s.vendor} / {s.account} / {s.api}  [{'ok' if s.healthy else 'ATTENTION'}]")
+        lines.append(f"  last success  {_when(s.last_success)}")
+        if s.last_error:
+            lines.append(f"  last failure  {_when(s.last_failure)}  {s.last_error}")
+        lines.append(f"  complete      {', '.join(map(str, s.complete)) or 'nothing yet'}")
+        lines.append(f"  gaps          {', '.join(map(str, s.gaps)) or 'none'}")
+        lines.append(f"  rejected      {s.rejected}")
+        if s.at_risk:
+            lines.append(f"  AT RISK       {s.at_risk}")
+    lines += ["", "recent runs"]
+    for r in runs:
         lines.append(
             f"  {_when(r['started_at'])}  {r['command']:<9} {r['outcome']:<12} {r['run_id']}"
         )
@@ -97,15 +151,20 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+    return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
 async def show_status(
     pool: asyncpg.Pool, settings: Settings | None, *, as_json: bool, now: datetime
 ) -> int:
-    data = await collect(pool, settings)
+    """Print the status; 1 while any source has a gap or data at risk, else 0."""
+    sources = await collect(pool, settings, now)
+    runs = await recent_runs(pool)
     if as_json:
-        print(json.dumps(_plain({"generated_at": now, **data}), indent=2))
+        documents = [{**asdict(s), "healthy": s.healthy} for s in sources]
+        print(
+            json.dumps(_plain({"generated_at": now, "sources": documents, "runs": runs}), indent=2)
+        )
     else:
-        print(render_table(data))
-    return 0
+        print(render_table(sources, runs))
+    return 0 if all(s.healthy for s in sources) else 1

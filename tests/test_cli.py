@@ -105,7 +105,7 @@ async def test_sync_exits_0_and_status_shows_the_source(
     status = json.loads(capsys.readouterr().out)
     source = status["sources"][0]
     assert (source["account"], source["api"]) == ("tencent-main", "DescribeRecordTask")
-    assert source["last_success"] is not None and source["covered"]
+    assert source["last_success"] is not None and source["complete"] and source["healthy"]
 
 
 async def test_status_shows_a_relay_listing_as_the_whole_account(

@@ -2,8 +2,9 @@
 
 Checked in this order (the first failure answers): Authorization present and well formed, a
 known AccessKeyId, X-Date present, well formed and within the validity period of the clock, the
-credential scope, the signed-header list, X-Content-Sha256 against the body, then the signature
-recomputed from the received method, path, query, signed headers and body.
+credential scope, X-Content-Sha256 present and equal to the body's hash, the signed-header list
+(host and x-date among them, each in the request), then the signature recomputed from the
+received method, path, query, signed headers and body.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def authenticate(
         raise Refusal("InvalidAccessKey", "The AccessKeyId is invalid or does not exist.")
     date_time = _check_x_date(request, now)
     _check_scope(match, date_time)
+    _check_body_hash(request.headers.get("X-Content-Sha256"), body)
     names = match["names"].split(";")
     if not REQUIRED_SIGNED <= set(names):
         raise Refusal("SignatureDoesNotMatch", "SignedHeaders must include host and x-date.")
@@ -48,7 +50,6 @@ def authenticate(
         raise Refusal(
             "SignatureDoesNotMatch", f"Signed header `{missing[0]}` is not in the request."
         )
-    _check_body_hash(request.headers.get("X-Content-Sha256"), body)
     expected = signer.sign(
         access_key_id=match["ak"],
         secret_access_key=secret,
