@@ -97,7 +97,7 @@ def test_unknown_vendor_lists_known_vendors(tmp_path: Path) -> None:
     message = error_of(write(tmp_path, ACCOUNT.replace("vendor: tencent", "vendor: tencnet")))
     assert message.endswith(
         "config.yaml: accounts[0] 'tencent-main': vendor: unknown vendor 'tencnet'; "
-        "known vendors: tencent, volcengine"
+        "known vendors: tencent, volcengine, zego"
     )
 
 

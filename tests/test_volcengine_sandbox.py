@@ -233,75 +233,61 @@ async def test_tampered_body_does_not_match(url, session) -> None:
     assert (status, _refusal(answer)["Code"]) == (401, "SignatureDoesNotMatch")
 
 
-@pytest.mark.parametrize("skew", [-901, 901])
-async def test_x_date_over_900_seconds_off_is_an_invalid_timestamp(url, session, skew) -> None:
-    status, answer = await _call(session, url, PAGE, at=NOW + skew)
+# Each case: options for `_request`, header edits after signing (None deletes), the refusal.
+AUTH_REFUSALS = [
+    pytest.param({"ak": "AKLTnobody"}, {}, 401, "InvalidAccessKey", id="unknown-access-key"),
+    pytest.param({}, {"Authorization": None}, 400, "MissingRequestInfo", id="no-authorization"),
+    pytest.param({}, {"X-Date": None}, 400, "MissingRequestInfo", id="no-x-date"),
+    pytest.param({}, {"X-Content-Sha256": None}, 400, "MissingRequestInfo", id="no-body-hash"),
+    pytest.param({"at": NOW - 901}, {}, 400, "InvalidTimestamp", id="stale"),
+    pytest.param({"at": NOW + 901}, {}, 400, "InvalidTimestamp", id="future"),
+    pytest.param({}, {"X-Date": "20231115T061320+0800"}, 400, "InvalidTimestamp", id="x-date-cst"),
+    pytest.param({}, {"X-Date": "2023-11-14T22:13:20Z"}, 400, "InvalidTimestamp", id="x-date-iso"),
+    pytest.param(
+        {},
+        {"Authorization": "HMAC-SHA256 Credential=AKLTsandbox"},
+        401,
+        "SignatureDoesNotMatch",
+        id="malformed",
+    ),
+    pytest.param({"secret": "wrong"}, {}, 401, "SignatureDoesNotMatch", id="wrong-secret"),
+    pytest.param({"region": "cn-beijing"}, {}, 401, "SignatureDoesNotMatch", id="region"),
+    pytest.param({"service": "vod"}, {}, 401, "SignatureDoesNotMatch", id="service"),
+    pytest.param({"path": "/live"}, {}, 401, "SignatureDoesNotMatch", id="path"),
+    pytest.param({"unsigned": ("Host",)}, {}, 401, "SignatureDoesNotMatch", id="host-unsigned"),
+    pytest.param({"unsigned": ("X-Date",)}, {}, 401, "SignatureDoesNotMatch", id="date-unsigned"),
+    # The SDK drops only :80 and :443; to 127.0.0.1:PORT the Host carries its port.
+    pytest.param({"sign_host": "127.0.0.1"}, {}, 401, "SignatureDoesNotMatch", id="host-port"),
+]
+CODE_N = {
+    "MissingRequestInfo": 100004,
+    "InvalidTimestamp": 100006,
+    "InvalidAccessKey": 100009,
+    "SignatureDoesNotMatch": 100010,
+}
+
+
+@pytest.mark.parametrize(("options", "edits", "status", "code"), AUTH_REFUSALS)
+async def test_authentication_refusals(url, session, options, edits, status, code) -> None:
+    target, headers, body = _request(url, PAGE, **options)
+    for name, value in edits.items():
+        headers.pop(name)
+        if value is not None:
+            headers[name] = value
+    got, answer = await _post(session, target, headers, body)
     error = _refusal(answer)
-    assert (status, error["Code"], error["CodeN"]) == (400, "InvalidTimestamp", 100006)
-    inside = skew - 1 if skew > 0 else skew + 1
-    assert (await _call(session, url, PAGE, at=NOW + inside))[0] == 200
+    assert (got, error["Code"], error["CodeN"]) == (status, code, CODE_N[code])
+
+
+@pytest.mark.parametrize("skew", [-900, 900])
+async def test_x_date_up_to_900_seconds_off_is_accepted(url, session, skew) -> None:
+    assert (await _call(session, url, PAGE, at=NOW + skew))[0] == 200
 
 
 async def test_x_expires_in_the_query_sets_the_validity(url, session) -> None:
     query = {"Action": LIST, "Version": "2023-01-01", "X-Expires": "3600"}
-    assert (await _call(session, url, PAGE, at=NOW - 3000, query=query))[0] == 200
+    assert (await _call(session, url, PAGE, at=NOW - 3600, query=query))[0] == 200
     assert (await _call(session, url, PAGE, at=NOW - 3601, query=query))[0] == 400
-
-
-@pytest.mark.parametrize(
-    ("x_date", "code"),
-    [
-        ("20231115T061320+0800", "InvalidTimestamp"),
-        ("2023-11-14T22:13:20Z", "InvalidTimestamp"),
-        (None, "MissingRequestInfo"),
-    ],
-)
-async def test_x_date_must_be_present_and_utc(url, session, x_date, code) -> None:
-    target, headers, body = _request(url, PAGE)
-    del headers["X-Date"]
-    if x_date is not None:
-        headers["X-Date"] = x_date
-    status, answer = await _post(session, target, headers, body)
-    assert (status, _refusal(answer)["Code"]) == (400, code)
-
-
-async def test_unknown_access_key_is_refused(url, session) -> None:
-    status, answer = await _call(session, url, PAGE, ak="AKLTnobody")
-    error = _refusal(answer)
-    assert (status, error["Code"], error["CodeN"]) == (401, "InvalidAccessKey", 100009)
-
-
-@pytest.mark.parametrize("header", ["Authorization", "X-Content-Sha256"])
-async def test_missing_signing_headers_are_missing_request_info(url, session, header) -> None:
-    target, headers, body = _request(url, PAGE)
-    del headers[header]
-    status, answer = await _post(session, target, headers, body)
-    assert (status, _refusal(answer)["Code"]) == (400, "MissingRequestInfo")
-
-
-@pytest.mark.parametrize(
-    "spoilt",
-    [
-        {"secret": "wrong"},
-        {"region": "cn-beijing"},
-        {"service": "vod"},
-        {"path": "/live"},
-        {"unsigned": ("Host",)},
-        {"unsigned": ("X-Date",)},
-        # The SDK drops only :80 and :443; to 127.0.0.1:PORT the Host carries its port.
-        {"sign_host": "127.0.0.1"},
-    ],
-)
-async def test_signatures_that_do_not_fit_the_request_are_refused(url, session, spoilt) -> None:
-    status, answer = await _call(session, url, PAGE, **spoilt)
-    assert (status, _refusal(answer)["Code"]) == (401, "SignatureDoesNotMatch")
-
-
-async def test_malformed_authorization_does_not_match(url, session) -> None:
-    target, headers, body = _request(url, PAGE)
-    headers["Authorization"] = headers["Authorization"].replace("HMAC-SHA256", "TC3-HMAC-SHA256")
-    status, answer = await _post(session, target, headers, body)
-    assert (status, _refusal(answer)["Code"]) == (401, "SignatureDoesNotMatch")
 
 
 async def test_content_type_need_not_be_signed(url, session) -> None:
