@@ -286,19 +286,35 @@ def test_expansion_reads_os_environ_by_default(
 # --- the example and the settings API ----------------------------------------------------------
 
 
+EXAMPLE_ENV = {
+    **ENV,
+    "VOLC_ACCESS_KEY_ID": "AKLTexample",
+    "VOLC_SECRET_ACCESS_KEY": "volc-secret",
+    "ZEGO_SERVER_SECRET": "zego-secret",
+}
+CREDENTIALS = ("secret_id", "secret_key", "access_key_id", "secret_access_key", "server_secret")
+
+
 def test_example_config_loads_when_its_variables_are_set() -> None:
-    settings = load_settings(REPO / "config.yaml", ENV)
-    (account,) = settings.accounts
-    assert account.name == "tencent-main" and account.secret_key.get_secret_value() == SECRET
-    assert selected_apis(account) == ["DescribeRecordTask"]
-    assert rate_for(account, "DescribeRecordTask") == 20
+    settings = load_settings(REPO / "config.yaml", EXAMPLE_ENV)
+    tencent, volc, zego = settings.accounts
+    assert tencent.name == "tencent-main" and tencent.secret_key.get_secret_value() == SECRET
+    assert selected_apis(tencent) == ["DescribeRecordTask", "DescribeLivePullStreamTasks"]
+    assert rate_for(tencent, "DescribeRecordTask") == 20
+    assert (selected_apis(volc), rate_for(volc, "GetPullRecordTask")) == (
+        ["ListPullRecordTask"],
+        10,
+    )
+    assert (zego.vendor, rate_for(zego, "DescribeTasks")) == ("zego", 10)
+    assert set(settings.secret_values()) == {SECRET, "volc-secret", "zego-secret"}
 
 
 def test_example_config_takes_every_credential_from_the_environment() -> None:
     raw = yaml.safe_load((REPO / "config.yaml").read_text())
     for account in raw["accounts"]:
-        for key in ("secret_id", "secret_key"):
-            assert account[key].startswith("${")
+        for key in CREDENTIALS:
+            if key in account:
+                assert account[key].startswith("${"), (account["name"], key)
 
 
 def test_secret_never_in_error_messages(tmp_path: Path) -> None:

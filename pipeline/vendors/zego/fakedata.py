@@ -1,25 +1,24 @@
 """Synthetic ZEGO recording tasks shaped like DescribeTasks' items, for the twin and tests.
 
-ZEGO's sample TaskIds decode as URL-safe base64 of 12 bytes laid out like a MongoDB ObjectId:
-`YRHu6-E4IyvEAAAD` is 0x6111eeeb (1628565227, the task's RecordBeginTimestamp in seconds), five
-bytes of machine/process and a 3-byte counter (3). The generator builds ids the same way and
-keeps to letters, digits and `-` (a `_` from base64 is redrawn), so ids are unique, mixed-case,
-case-sensitive text. A task lasts at most 24 hours (StartRecord's MaxRecordTime), which decides
-whether it is still recording now.
+TaskIds are 16 characters of letters, digits and `-` like ZEGO's `YRHu6-E4IyvEAAAD`: mixed case,
+so they must be kept as case-sensitive text. (ZEGO's samples decode as URL-safe base64 of an
+ObjectId-like value, begin second + machine + counter, so real ids may also hold `_`; the
+generator draws them at random instead.) A task lasts at most 24 hours (StartRecord's
+MaxRecordTime), which decides whether it is still recording now.
 """
 
 from __future__ import annotations
 
-import base64
 import random
+import string
 from typing import Any
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
 # Minutes a recording lasts, the long ones rarer; the cap is MaxRecordTime, 24 h.
-DURATIONS_MIN = (10, 20, 30, 45, 60, 90, 120, 180, 240, 480, 720, 1440)
-DURATION_WEIGHTS = (8, 10, 12, 10, 12, 8, 8, 6, 5, 4, 3, 2)
-INITIALIZING_MS = 2 * MINUTE_MS
+DURATIONS_MIN = (15, 30, 60, 120, 240, 480, 720, 1440)
+DURATION_WEIGHTS = (6, 10, 14, 14, 12, 10, 8, 6)
+INITIALIZING_MS = 10 * MINUTE_MS
 """A task younger than this may still be `1` (initialized, no stream yet)."""
 PAUSED_SHARE = 0.1
 FAILED_SHARE = 0.05
@@ -29,7 +28,8 @@ ROOMS = (
     *(f"class_{n:03d}" for n in (3, 17, 101)),
     "match-final",
 )
-MACHINES = 4
+ID_ALPHABET = string.ascii_letters + string.digits + "-"
+ID_LENGTH = 16
 
 
 def generate_zego_tasks(
@@ -39,11 +39,11 @@ def generate_zego_tasks(
     rng = random.Random(seed)
     now_ms = now * 1000
     earliest = now_ms - int(days_back * DAY_MS)
-    machines = [rng.randbytes(5) for _ in range(MACHINES)]
-    counter = rng.randrange(1 << 20)
+    taken: set[str] = set()
     tasks = []
-    for begin in sorted(rng.randint(earliest, now_ms) for _ in range(count)):
-        task_id, begin, counter = _task_id(rng, begin, earliest, now_ms, machines, counter)
+    for _ in range(count):
+        begin = rng.randint(earliest, now_ms)
+        task_id = _task_id(rng, taken)
         status = _status(rng, begin, now_ms)
         room = rng.choice(ROOMS)
         tasks.append(
@@ -52,22 +52,13 @@ def generate_zego_tasks(
     return sorted(tasks, key=lambda task: (-task["RecordBeginTimestamp"], task["TaskId"]))
 
 
-def _task_id(
-    rng: random.Random, begin: int, earliest: int, now_ms: int, machines: list[bytes], counter: int
-) -> tuple[str, int, int]:
-    """An ObjectId-style id for a task begun at `begin` ms, the begin time used and next counter.
-
-    The counter only grows, so ids are unique; a `_` in the id moves the counter on, or (when
-    it comes from the time bytes) nudges the begin time by up to a second.
-    """
+def _task_id(rng: random.Random, taken: set[str]) -> str:
+    """A fresh 16-character id of letters, digits and `-`."""
     while True:
-        counter += 1
-        raw = (begin // 1000).to_bytes(4, "big") + rng.choice(machines) + counter.to_bytes(3, "big")
-        task_id = base64.urlsafe_b64encode(raw).decode("ascii")
-        if "_" not in task_id:
-            return task_id, begin, counter
-        if "_" in task_id[:6]:
-            begin = min(max(begin + rng.choice((-1000, 1000)), earliest), now_ms)
+        task_id = "".join(rng.choices(ID_ALPHABET, k=ID_LENGTH))
+        if task_id not in taken:
+            taken.add(task_id)
+            return task_id
 
 
 def _status(rng: random.Random, begin: int, now_ms: int) -> int:
