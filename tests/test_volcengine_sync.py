@@ -1,4 +1,4 @@
-"""ListPullRecordTask end to end: every task once, with its own offset and status, while the list moves."""
+"""ListPullRecordTask end to end: every task once, with its offset and status, as the list moves."""
 
 from __future__ import annotations
 

@@ -96,9 +96,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.mark.parametrize("status", [2, 3])
 async def test_page_numbers_read_every_task_of_a_filter_once(sandbox, url, session, status) -> None:
-    seen = await _read_all(session, url, status, size=7 if status == 2 else 50)
+    size = 2 if status == 2 else 50  # few tasks are recording at any moment
+    seen = await _read_all(session, url, status, size=size)
     assert seen == _expected(sandbox, status)  # newest first, each task once
-    assert len(seen) == len(set(seen)) > 1
+    assert len(seen) == len(set(seen)) > size
 
 
 async def test_both_filters_together_cover_every_task(sandbox, url, session) -> None:
@@ -155,7 +156,7 @@ def test_unknown_list_key_is_refused_at_construction() -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"StartTime": NOW_MS - 3 * DAY_MS - 1, "EndTime": NOW_MS}, "3 days"),  # span 3 d + 1 ms
+        ({"StartTime": NOW_MS - 3 * DAY_MS, "EndTime": NOW_MS + 1}, "exceed 3 days"),  # 3 d + 1 ms
         ({"StartTime": NOW_MS - 3 * DAY_MS - 1, "EndTime": NOW_MS - DAY_MS}, "StartTime"),
         ({"StartTime": NOW - DAY_MS // 1000, "EndTime": NOW}, "StartTime"),  # seconds, not ms
         ({"StartTime": NOW_MS, "EndTime": NOW_MS}, "EndTime"),
@@ -187,7 +188,12 @@ async def test_window_of_exactly_3_days_and_its_bounds_are_inclusive(sandbox, ur
     start, end = WINDOW["StartTime"], WINDOW["EndTime"]
     sandbox.add_tasks(
         [
-            {"TaskId": "edge-start-00001", "RoomId": "1", "RecordBeginTimestamp": start, "Status": 3},
+            {
+                "TaskId": "edge-start-00001",
+                "RoomId": "1",
+                "RecordBeginTimestamp": start,
+                "Status": 3,
+            },
             {"TaskId": "edge-end-0000001", "RoomId": "1", "RecordBeginTimestamp": end, "Status": 3},
         ]
     )
@@ -336,7 +342,8 @@ def test_generated_tasks_look_like_zegos() -> None:
     ids = [t["TaskId"] for t in tasks]
     assert len(set(ids)) == 2000
     assert all(re.fullmatch(r"[A-Za-z0-9-]{16}", task_id) for task_id in ids)
-    assert any("-" in i for i in ids) and all(i != i.lower() != i.upper() for i in ids[:5])
+    assert sum("-" in i for i in ids) > 100
+    assert sum(i not in (i.lower(), i.upper()) for i in ids) > 1900  # mixed case
     assert all(NOW_MS - DAY_MS <= t["RecordBeginTimestamp"] <= NOW_MS for t in tasks)
     assert [t["RecordBeginTimestamp"] for t in tasks] == sorted(
         (t["RecordBeginTimestamp"] for t in tasks), reverse=True

@@ -14,7 +14,10 @@ VECTORS = load_vectors("zego_")
 
 
 def test_every_zego_vector_is_present() -> None:
-    assert {v["name"] for v in VECTORS} >= {"zego_official_doc_example", "zego_describe_tasks_page1"}
+    assert {v["name"] for v in VECTORS} >= {
+        "zego_official_doc_example",
+        "zego_describe_tasks_page1",
+    }
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
@@ -29,7 +32,9 @@ def test_signature_reproduces_vector(vector: dict) -> None:
 
 
 def test_zegos_published_example() -> None:
-    signed = signer.signature(12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186943)
+    signed = signer.signature(
+        12345, "4fd24687296dd9f3", "9193cc662a4c0ec135ec71fb57194b38", 1615186943
+    )
     assert signed == "43e5cfcca828314675f91b001390566a"
 
 

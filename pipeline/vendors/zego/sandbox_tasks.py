@@ -92,11 +92,9 @@ def _window(params: Mapping[str, Any], now_ms: int) -> tuple[int, int]:
     if end <= start:
         raise _invalid("EndTime must be later than StartTime.")
     if end - start > MAX_SPAN_MS:
-        raise _invalid("The range from StartTime to EndTime must not exceed 3 days.")
+        raise _invalid("EndTime - StartTime must not exceed 3 days (259200000 ms).")
     if start < now_ms - LOOKBACK_MS:
-        raise _invalid(
-            "StartTime must not be earlier than 3 days before now (Unix milliseconds)."
-        )
+        raise _invalid("StartTime must not be earlier than 3 days before now (Unix milliseconds).")
     return start, end
 
 
