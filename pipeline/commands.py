@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +23,8 @@ from pipeline.errors import ConfigError
 from pipeline.logs import configure_logging
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
-from pipeline.progress import BarProgress, LogProgress, Progress, SilentProgress
-from pipeline.runner import RunReport, Selection, execute
+from pipeline.progress import BarProgress, LogProgress, SilentProgress
+from pipeline.runner import RunReport, Selection, execute, selected
 
 log = structlog.get_logger(__name__)
 
@@ -135,15 +137,11 @@ async def run_with_settings(
     request: Request,
     selection: Selection,
     arguments: dict[str, Any],
-    progress: Progress | None = None,
 ) -> int:
-    """Run a sync or backfill with validated settings (also used by the demo)."""
-    from pipeline.runner import selected
-
-    selected(settings, selection)  # unknown --account/--api: exit 2 before any connection
-    size = len(settings.accounts) * 4 * settings.concurrency.windows_per_source + 2
-    async with open_pool(settings, size=min(size, 40)) as pool:
-        with choose_progress(args) if progress is None else nullcontext(progress) as shown:
+    """Run a sync or backfill with validated settings; SIGTERM stops it at a window boundary."""
+    sources = len(selected(settings, selection))  # unknown names: exit 2 before any connection
+    async with open_pool(settings, size=pool_size(settings, sources)) as pool:
+        with choose_progress(args) as shown, stop_on_sigterm() as stop:
             report = await execute(
                 settings=settings,
                 pool=pool,
@@ -153,9 +151,32 @@ async def run_with_settings(
                 selection=selection,
                 progress=shown,
                 clock=time.time,
+                stop=stop,
             )
     report_failures(report)
     return report.exit_code
+
+
+def pool_size(settings: Settings, sources: int) -> int:
+    """Each source holds its lock, its windows in flight, and one for planning and saving."""
+    return min(sources * (settings.concurrency.windows_per_source + 2) + 2, 60)
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[asyncio.Event]:
+    """An event set by SIGTERM: the run finishes the windows in flight and records itself."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def requested() -> None:
+        log.warning("run.stopping", reason="SIGTERM: finishing the windows in flight")
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, requested)
+    try:
+        yield stop
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def report_failures(report: RunReport) -> None:

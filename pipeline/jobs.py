@@ -12,8 +12,9 @@ import structlog
 
 from pipeline.db import runs
 from pipeline.db.loader import LoadCounts, Loader, SourceKey, WindowLoad
+from pipeline.db.locks import source_lock
 from pipeline.db.runs import SourceResult
-from pipeline.errors import PartialListing, SourceError
+from pipeline.errors import DatabaseError, PartialListing, SourceError
 from pipeline.model import Rejection, Task
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
@@ -23,8 +24,16 @@ from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
 
-# A window whose merge lost a deadlock or serialization race is fetched and loaded again.
-_DB_RACES = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# A window whose transaction lost a race or its connection is fetched and loaded again: its
+# transaction rolled back whole, so nothing of it is in the database.
+_DB_RETRYABLE = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    OSError,
+)
 _WINDOW_DB_ATTEMPTS = 3
 
 
@@ -52,12 +61,14 @@ class SourceRunner:
         clock: Callable[[], float],
         concurrency: int,
         progress: Progress,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._pool = pool
         self._loader = Loader(pool, run_id)
         self._run_id = run_id
         self._clock = clock
         self._concurrency = concurrency
+        self._stop = stop or asyncio.Event()
         self._progress = progress
 
     async def run(self, job: Job, request: Request) -> SourceResult:
@@ -65,16 +76,13 @@ class SourceRunner:
         result = SourceResult(job.key, started_at=utc_now(self._clock))
         with structlog.contextvars.bound_contextvars(account=job.key.account, api=job.key.api):
             try:
-                async with self._pool.acquire() as conn:
-                    planned = await plan_source(
-                        conn, job.key, job.source.rules, request, utc_now(self._clock), self._run_id
-                    )
-                result.notes += planned.notes
-                windows = planned.plan.windows
-                result.windows_planned = len(windows)
-                self._progress.planned(job.key, len(windows))
-                await self._fetch_windows(job, windows, result)
-                result.outcome = "succeeded"
+                async with source_lock(self._pool, job.key) as free:
+                    if free:
+                        await self._plan_and_fetch(job, request, result)
+                    else:
+                        result.outcome = "skipped"
+                        result.notes.append("skipped: another process is loading this source")
+                        log.warning("source.skipped", reason="another process holds its lock")
             except asyncio.CancelledError:
                 result.outcome = "interrupted"
                 raise
@@ -88,6 +96,25 @@ class SourceRunner:
                 await self._save(result)
         return result
 
+    async def _plan_and_fetch(self, job: Job, request: Request, result: SourceResult) -> None:
+        async with self._pool.acquire() as conn:
+            planned = await plan_source(
+                conn, job.key, job.source.rules, request, utc_now(self._clock), self._run_id
+            )
+        result.notes += planned.notes
+        windows = planned.plan.windows
+        result.windows_planned = len(windows)
+        self._progress.planned(job.key, len(windows))
+        await self._fetch_windows(job, windows, result)
+        if result.windows_done < len(windows):
+            result.outcome = "interrupted"
+            result.notes.append(
+                f"stopped by a signal after {result.windows_done} of {len(windows)} windows; "
+                "the next run fetches the rest"
+            )
+        else:
+            result.outcome = "succeeded"
+
     async def _save(self, result: SourceResult) -> None:
         # Saved as soon as the source ends, so a run killed later still shows its finished parts.
         if self._run_id is not None:
@@ -99,6 +126,8 @@ class SourceRunner:
 
         async def one(window: Window) -> None:
             async with slots:
+                if self._stop.is_set():
+                    return  # stop at a window boundary: finished windows stay committed
                 counts = await self._window_with_db_retries(job, window)
             result.counts.add(counts)
             result.windows_done += 1
@@ -112,10 +141,16 @@ class SourceRunner:
         for attempt in range(1, _WINDOW_DB_ATTEMPTS + 1):
             try:
                 return await self._window(job, window)
-            except _DB_RACES as exc:
+            except _DB_RETRYABLE as exc:
+                where = str(window.query or "whole account")
                 if attempt == _WINDOW_DB_ATTEMPTS:
-                    raise
-                log.warning("window.db_race", error=type(exc).__name__, attempt=attempt)
+                    raise DatabaseError(
+                        f"window {where} not loaded after {attempt} attempts: "
+                        f"{type(exc).__name__}: {exc}; the next run fetches it again"
+                    ) from exc
+                log.warning(
+                    "window.db_retry", window=where, error=type(exc).__name__, attempt=attempt
+                )
         raise AssertionError("unreachable")
 
     async def _window(self, job: Job, window: Window) -> LoadCounts:

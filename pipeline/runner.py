@@ -89,8 +89,9 @@ async def execute(
     selection: Selection,
     progress: Progress,
     clock: Callable[[], float],
+    stop: asyncio.Event | None = None,
 ) -> RunReport:
-    """Run every selected source concurrently and record the run."""
+    """Run every selected source concurrently and record the run; `stop` ends it early."""
     pairs = selected(settings, selection)
     run_id = uuid4()
     structlog.contextvars.bind_contextvars(run_id=str(run_id), account=None, api=None)
@@ -104,15 +105,23 @@ async def execute(
     log.info("run.started", command=command, sources=len(pairs), **arguments)
     report = RunReport(run_id, "running")
     try:
-        report.sources = await _run_sources(settings, pool, run_id, pairs, request, progress, clock)
-        failed = [r for r in report.sources if r.outcome not in ("succeeded", "skipped")]
-        report.outcome = "failed" if failed else "succeeded"
+        report.sources = await _run_sources(
+            settings, pool, run_id, pairs, request, progress, clock, stop or asyncio.Event()
+        )
+        report.outcome = _outcome(report.sources)
     except asyncio.CancelledError:
         report.outcome = "interrupted"
         raise
     finally:
         await _record_end(pool, report, clock)
     return report
+
+
+def _outcome(sources: list[SourceResult]) -> str:
+    outcomes = {r.outcome for r in sources}
+    if "failed" in outcomes:
+        return "failed"
+    return "interrupted" if "interrupted" in outcomes else "succeeded"
 
 
 async def _run_sources(
@@ -123,6 +132,7 @@ async def _run_sources(
     request: Request,
     progress: Progress,
     clock: Callable[[], float],
+    stop: asyncio.Event,
 ) -> list[SourceResult]:
     runner = SourceRunner(
         pool=pool,
@@ -130,6 +140,7 @@ async def _run_sources(
         clock=clock,
         concurrency=settings.concurrency.windows_per_source,
         progress=progress,
+        stop=stop,
     )
     policy = RetryPolicy(**settings.retry.model_dump())
     connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)

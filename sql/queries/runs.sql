@@ -35,3 +35,10 @@ FROM (
     LIMIT 1
 ) AS latest
 WHERE outcome <> 'succeeded';
+
+-- name: try_source_lock
+-- One process at a time per account and API; held for the source's whole run. $1 source key.
+SELECT pg_try_advisory_lock(hashtextextended('pipeline:' || $1, 0));
+
+-- name: release_source_lock
+SELECT pg_advisory_unlock(hashtextextended('pipeline:' || $1, 0));
