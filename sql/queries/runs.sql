@@ -24,17 +24,16 @@ ON CONFLICT (run_id, vendor, account, api) DO UPDATE SET
     error_code = excluded.error_code, error_message = excluded.error_message;
 
 -- name: unfinished_backfill_start
--- When the latest backfill with these arguments did not finish, when it started: a re-run
--- resumes it. $1 arguments (json).
-SELECT started_at
-FROM (
-    SELECT started_at, outcome
-    FROM sync_runs
-    WHERE command = 'backfill' AND arguments = $1::jsonb
-    ORDER BY started_at DESC
-    LIMIT 1
-) AS latest
-WHERE outcome <> 'succeeded';
+-- When identical backfills were cut short since the last one that succeeded, when the first of
+-- them started: a re-run skips every window they completed. $1 arguments (json).
+SELECT min(started_at)
+FROM sync_runs
+WHERE command = 'backfill' AND arguments = $1::jsonb AND outcome <> 'succeeded'
+  AND started_at > coalesce(
+      (SELECT max(started_at) FROM sync_runs
+       WHERE command = 'backfill' AND arguments = $1::jsonb AND outcome = 'succeeded'),
+      '-infinity'
+  );
 
 -- name: try_source_lock
 -- One process at a time per account and API; held for the source's whole run. $1 source key.

@@ -1,0 +1,50 @@
+"""Runs `pipeline` in a child process, as a scheduler would, against a sandbox in the test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def tencent_config(tmp_path: Path, url: str, secret_id: str, rate: float) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "accounts:\n"
+        "  - name: tencent-main\n"
+        "    vendor: tencent\n"
+        f"    secret_id: {secret_id}\n"
+        "    secret_key: ${TENCENT_SECRET_KEY}\n"
+        f"    endpoint: {url}\n"
+        "    apis: [DescribeRecordTask]\n"
+        f"    rate_limits: {{DescribeRecordTask: {rate}}}\n"
+        "retry: {attempts: 5, initial_wait: 0.01, max_wait: 0.1}\n"
+    )
+    return path
+
+
+async def start(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`python -m pipeline ARGV` with `env` added to this process's environment."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pipeline",
+        *argv,
+        "--log-format",
+        "json",
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll `condition` on the event loop (the sandbox keeps serving meanwhile)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
