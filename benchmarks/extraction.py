@@ -21,8 +21,8 @@ from benchmarks.sandbox_process import (
 )
 from pipeline.commands import FAR_FUTURE
 from pipeline.config import RetrySettings, Settings
-from pipeline.plans import BackfillRequest
 from pipeline.periods import Period
+from pipeline.plans import BackfillRequest
 from pipeline.progress import SilentProgress
 from pipeline.runner import RunReport, Selection, execute
 from pipeline.vendors.tencent.account import TencentAccount
@@ -61,6 +61,10 @@ class ExtractionResult:
     records: int
     retries: int
     sandbox: SandboxSummary
+    started_at: float
+    """Unix time the backfill started; with `ended_at`, places the sandbox's first and last
+    requests inside the run."""
+    ended_at: float
 
     @property
     def requests_per_second(self) -> float:
@@ -75,6 +79,22 @@ class ExtractionResult:
         return self.sandbox.outcomes.get(RATE_LIMITED, 0)
 
     @property
+    def request_span_rate(self) -> float:
+        """Requests/s between the first and the last request, as the sandbox received them."""
+        span = self.sandbox.last_at - self.sandbox.first_at
+        return (self.sandbox.requests - 1) / span if span > 0 else 0.0
+
+    @property
+    def lead_seconds(self) -> float:
+        """From the start of the backfill to its first request (planning, bookkeeping)."""
+        return self.sandbox.first_at - self.started_at
+
+    @property
+    def tail_seconds(self) -> float:
+        """From the last request to the end of the backfill (last merges, bookkeeping)."""
+        return self.ended_at - self.sandbox.last_at
+
+    @property
     def records_per_second(self) -> float:
         return self.records / self.wall_seconds if self.wall_seconds else 0.0
 
@@ -86,6 +106,9 @@ class ExtractionResult:
         derived = (
             "requests_per_second",
             "rate_ratio",
+            "request_span_rate",
+            "lead_seconds",
+            "tail_seconds",
             "rate_limited",
             "records_per_second",
             "cpu_seconds_per_1000_records",
@@ -127,9 +150,10 @@ async def run_extraction_benchmark(
     """Backfill every task the sandbox holds; time it and read the sandbox's request log."""
     async with scratch_pool(url, template) as pool, remote_sandbox(config.spec()) as remote:
         settings = _settings(remote.url, config.rate)
-        cpu, start = time.process_time(), time.perf_counter()
+        started_at, cpu, start = time.time(), time.process_time(), time.perf_counter()
         report = await _backfill(pool, settings, config.days_back)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        ended_at = time.time()
     assert remote.summary is not None
     sources = [r.as_dict() for r in report.sources]
     return ExtractionResult(
@@ -141,4 +165,6 @@ async def run_extraction_benchmark(
         records=sum(s["tasks_seen"] for s in sources),
         retries=sum(s["retries"] for s in sources),
         sandbox=remote.summary,
+        started_at=started_at,
+        ended_at=ended_at,
     )

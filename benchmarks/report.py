@@ -36,6 +36,7 @@ def machine(server: dict[str, str]) -> dict[str, Any]:
         "nproc": len(os.sched_getaffinity(0)),
         "cpu_model": cpu_model(),
         "python": platform.python_version(),
+        "load_average": os.getloadavg(),
         "postgresql": server,
     }
 
@@ -44,7 +45,9 @@ def _machine_lines(m: dict[str, Any]) -> list[str]:
     pg = m["postgresql"]
     settings = ", ".join(f"{k}={v}" for k, v in pg.items() if k != "version")
     return [
-        f"Machine:    {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}",
+        f"Machine:    {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}, "
+        f"load average {m['load_average'][0]:.2f} at start, "
+        f"{m.get('load_average_at_end', (float('nan'),))[0]:.2f} at end",
         f"PostgreSQL: {pg['version']}",
         f"            {settings}",
     ]
@@ -87,6 +90,8 @@ def _extraction_lines(e: dict[str, Any]) -> list[str]:
         f"  requests {s['requests']:,} in {e['wall_seconds']:.2f} s = "
         f"{e['requests_per_second']:.2f} requests/s = {e['rate_ratio']:.3f} of target "
         f"(goal >= 0.97)",
+        f"  between first and last request {e['request_span_rate']:.2f} requests/s; first "
+        f"request after {e['lead_seconds']:.2f} s, done {e['tail_seconds']:.2f} s after the last",
         f"  RequestLimitExceeded {limited} (goal 0), retries {e['retries']}, outcomes "
         f"{s['outcomes']}",
         f"  records {e['records']:,} = {e['records_per_second']:,.0f} records/s; pipeline CPU "

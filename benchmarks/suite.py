@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,4 +43,6 @@ async def run_suite(options: Options) -> dict[str, Any]:
         if options.extraction is not None:
             extracted = await run_extraction_benchmark(url, template, options.extraction)
             result["extraction"] = extracted.as_dict()
+    # Other work on the machine skews every number: keep the evidence with the result.
+    result["machine"]["load_average_at_end"] = os.getloadavg()
     return result

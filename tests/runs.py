@@ -17,6 +17,11 @@ from pipeline.vendors.tencent.sandbox import TencentSandbox
 
 
 async def run(pool: asyncpg.Pool, settings: Settings, request: Request, now: float) -> RunReport:
+    """One run at the instant `now`.
+
+    Tencent's statuses follow the clock, so tests that compare two runs give both the same
+    instant: a task starting between them would be a real change, and an unwanted one.
+    """
     command = "sync" if isinstance(request, SyncRequest) else "backfill"
     return await execute(
         settings=settings,

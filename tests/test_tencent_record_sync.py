@@ -102,7 +102,7 @@ async def test_a_second_identical_sync_changes_nothing(
     settings = fast_settings(tencent_account(tencent_url))
     await run(pool, settings, SyncRequest(), frozen_now)
     before = await pool.fetch("SELECT * FROM tasks ORDER BY task_id")
-    report = await run(pool, settings, SyncRequest(), frozen_now + 60)
+    report = await run(pool, settings, SyncRequest(), frozen_now)
     assert await pool.fetch("SELECT * FROM tasks ORDER BY task_id") == before
     assert await pool.fetchval("SELECT count(*) FROM task_history") == 0
     assert report.sources[0].counts.changed == 0
@@ -119,7 +119,7 @@ async def test_stopping_a_task_updates_it_with_one_history_row(
         if t["StartTime"] < frozen_now < t["EndTime"] and not t["Stopped"]
     )
     tencent.stop_record_task(running["TaskId"], frozen_now - 5)
-    await run(pool, settings, SyncRequest(), frozen_now + 60)
+    await run(pool, settings, SyncRequest(), frozen_now)
     history = await pool.fetch("SELECT task_id, old_status, new_status FROM task_history")
     assert [tuple(h) for h in history] == [(running["TaskId"], "running", "stopped")]
     stored = await pool.fetchrow(
@@ -147,7 +147,7 @@ async def test_a_record_task_the_vendor_deleted_is_kept_and_marked(
     await run(pool, settings, SyncRequest(), frozen_now)
     scheduled = next(t for t in tencent.record_tasks.values() if t["StartTime"] > frozen_now)
     tencent.delete_record_task(scheduled["TaskId"])
-    report = await run(pool, settings, SyncRequest(), frozen_now + 60)
+    report = await run(pool, settings, SyncRequest(), frozen_now)
     marked = await pool.fetch("SELECT task_id FROM tasks WHERE vendor_deleted_at IS NOT NULL")
     assert [r["task_id"] for r in marked] == [scheduled["TaskId"]]
     assert report.sources[0].counts.deleted == 1
