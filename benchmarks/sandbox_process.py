@@ -93,9 +93,12 @@ def serve_in_child(spec: SandboxSpec, conn: Connection) -> None:
 
 
 def _receive(conn: Connection, timeout: float) -> Any:
-    if not conn.poll(timeout):
-        raise TimeoutError(f"the sandbox process did not answer within {timeout}s")
-    return conn.recv()
+    try:
+        if conn.poll(timeout):
+            return conn.recv()
+    except EOFError:
+        raise RuntimeError("the sandbox process exited early; see its traceback above") from None
+    raise TimeoutError(f"the sandbox process did not answer within {timeout}s")
 
 
 @asynccontextmanager
