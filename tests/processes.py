@@ -40,11 +40,8 @@ async def start(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
     )
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll `condition` on the event loop (the sandbox keeps serving meanwhile)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """Poll `condition` on the event loop (the sandbox keeps serving meanwhile), 30 s at most."""
+    async with asyncio.timeout(30):
+        while not condition():  # noqa: ASYNC110 - the sandbox has no event to wait on
+            await asyncio.sleep(0.02)

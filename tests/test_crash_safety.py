@@ -61,7 +61,7 @@ async def test_a_backfill_killed_at_any_point_resumes_without_refetching_or_losi
     for kill_after in (4, 12, 20):
         seen = len(sandbox.requests)
         child = await start(argv, env)
-        await wait_until(lambda n=kill_after: len(sandbox.requests) >= seen + n)
+        await wait_until(lambda target=seen + kill_after: len(sandbox.requests) >= target)
         child.send_signal(signal.SIGKILL)
         await child.wait()
         # No window completed before this run was asked for again in it.
