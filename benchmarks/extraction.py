@@ -117,13 +117,14 @@ class ExtractionResult:
 
 
 def _settings(url: str, rate: float | None) -> Settings:
-    """One account on the sandbox, with the default (realistic) retry policy."""
+    """One account on the sandbox, syncing DescribeRecordTask only, with default retries."""
     account = TencentAccount(
         name="bench",
         vendor="tencent",
         secret_id=SECRET_ID,
         secret_key=SecretStr(SECRET_KEY),
         endpoint=url,
+        apis=[ACTION],
         rate_limits={} if rate is None else {ACTION: rate},
     )
     return Settings(accounts=(account,), retry=RetrySettings())

@@ -29,6 +29,17 @@ def parse_when(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def fault_rate(text: str) -> float:
+    """RATE: a share of answers between 0 and 0.9."""
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= rate <= 0.9:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 0.9")
+    return rate
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pipeline",
@@ -71,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--days", type=int, default=90, help="days to backfill (default 90)")
     demo.add_argument("--per-day", type=int, default=40, help="sandbox tasks per day (default 40)")
+    demo.add_argument(
+        "--faults",
+        type=fault_rate,
+        default=0.0,
+        metavar="RATE",
+        help="share of sandbox answers that fail (0 to 0.9), to watch the retries",
+    )
     return parser
 
 

@@ -1,77 +1,136 @@
-"""`pipeline demo`: the whole job offline, against the built-in Tencent sandbox."""
+"""`pipeline demo`: the whole job offline, against the built-in sandboxes of every vendor."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from pydantic import SecretStr
 
 from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_failures
-from pipeline.config import Settings
+from pipeline.config import RetrySettings, Settings
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest
-from pipeline.runner import Selection, execute
+from pipeline.runner import RunReport, Selection, execute
+from pipeline.sandbox.faults import FaultPlan
+from pipeline.vendors.base import AccountBase
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
+from pipeline.vendors.volcengine.account import VolcengineAccount
+from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
+from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
+from pipeline.vendors.zego.account import ZegoAccount
+from pipeline.vendors.zego.fakedata import generate_zego_tasks
+from pipeline.vendors.zego.sandbox import ZegoSandbox
 
-ACCOUNT = "demo-tencent"
-DEMO_SECRET_ID = "AKIDdemo0000000000000000000000000000"  # noqa: S105 - fake
-DEMO_SECRET_KEY = "demo-secret-key-not-real"  # noqa: S105 - the sandbox's own fake credential
+# The sandboxes' own fake credentials: nothing here reaches a real vendor.
+TENCENT_ID, TENCENT_KEY = "AKIDdemo0000000000000000000000000000", "demo-tencent-key"
+VOLC_AK, VOLC_SK = "AKLTdemo00000000000000000", "demo-volc-key"
+ZEGO_APP, ZEGO_SECRET = 1000000001, "demo-zego-secret"
 SUMMARY_DAYS = 14
-RELAY_TASKS = 120
+# The demo shows retries; it does not wait minutes for them.
+DEMO_RETRY = RetrySettings(attempts=10, initial_wait=0.1, max_wait=2, total_timeout=120)
+
+Twin = TencentSandbox | VolcengineSandbox | ZegoSandbox
+
+
+def build_twins(now: int, args: argparse.Namespace) -> list[Twin]:
+    """The three vendors' sandboxes with synthetic tasks, faulty at `--faults` if asked."""
+
+    def faults(seed: int) -> FaultPlan | None:
+        return FaultPlan.random(args.faults, seed=seed) if args.faults else None
+
+    tencent = TencentSandbox(credentials={TENCENT_ID: TENCENT_KEY}, faults=faults(1))
+    tencent.add_record_tasks(generate_record_tasks(now, days_back=args.days, per_day=args.per_day))
+    tencent.add_pull_tasks(generate_pull_tasks(now, count=120))
+    volc = VolcengineSandbox(credentials={VOLC_AK: VOLC_SK}, faults=faults(2))
+    volc.add_tasks(generate_pull_record_tasks(now, count=600))
+    zego = ZegoSandbox(credentials={ZEGO_APP: ZEGO_SECRET}, faults=faults(3))
+    zego.add_tasks(generate_zego_tasks(now, count=400))
+    return [tencent, volc, zego]
+
+
+def demo_accounts(urls: list[str]) -> tuple[AccountBase, ...]:
+    tencent, volc, zego = urls
+    return (
+        TencentAccount(
+            name="demo-tencent",
+            vendor="tencent",
+            secret_id=TENCENT_ID,
+            secret_key=SecretStr(TENCENT_KEY),
+            endpoint=tencent,
+        ),
+        VolcengineAccount(
+            name="demo-volc",
+            vendor="volcengine",
+            access_key_id=VOLC_AK,
+            secret_access_key=SecretStr(VOLC_SK),
+            endpoint=volc,
+        ),
+        ZegoAccount(
+            name="demo-zego",
+            vendor="zego",
+            app_id=ZEGO_APP,
+            server_secret=SecretStr(ZEGO_SECRET),
+            endpoint=zego,
+        ),
+    )
 
 
 async def run_demo(args: argparse.Namespace) -> int:
     now = int(time.time())
-    sandbox = TencentSandbox(credentials={DEMO_SECRET_ID: DEMO_SECRET_KEY})
-    sandbox.add_record_tasks(generate_record_tasks(now, days_back=args.days, per_day=args.per_day))
-    sandbox.add_pull_tasks(generate_pull_tasks(now, count=RELAY_TASKS))
-    async with sandbox.serve() as server:
-        account = TencentAccount(
-            name=ACCOUNT,
-            vendor="tencent",
-            secret_id=DEMO_SECRET_ID,
-            secret_key=SecretStr(DEMO_SECRET_KEY),
-            endpoint=server.url,
-        )
-        settings = Settings(accounts=(account,))
-        since = datetime.fromtimestamp(now, UTC) - timedelta(days=args.days)
+    twins = build_twins(now, args)
+    async with AsyncExitStack() as stack:
+        servers = [await stack.enter_async_context(twin.serve()) for twin in twins]
+        settings = Settings(accounts=demo_accounts([s.url for s in servers]), retry=DEMO_RETRY)
         print(
-            f"pipeline demo: Tencent sandbox at {server.url} holds {len(sandbox.record_tasks)} "
-            f"record tasks and {len(sandbox.pull_tasks)} relay tasks; backfilling {args.days} "
-            "days at the documented rates (20 and 30 requests/s)"
+            f"pipeline demo: sandboxes for Tencent, Volcengine and ZEGO on {servers[0].url[:16]}…"
+            f"; backfilling {args.days} days at each API's documented rate"
+            + (f", {args.faults:.0%} of answers faulty" if args.faults else "")
         )
         async with open_pool(settings) as pool:
-            with choose_progress(args) as progress:
-                report = await execute(
-                    settings=settings,
-                    pool=pool,
-                    command="backfill",
-                    arguments={"since": since.isoformat(), "demo": True},
-                    request=BackfillRequest(Period(since, FAR_FUTURE), refetch=True),
-                    selection=Selection(),
-                    progress=progress,
-                    clock=time.time,
-                )
+            report = await _backfill(pool, settings, args, now)
             report_failures(report)
             print(await summary(pool))
-    requests = len(sandbox.requests)
-    print(f"\n{requests} requests to the sandbox; run {report.run_id}: {report.outcome}")
+    faults = sum(1 for twin in twins for r in twin.requests if r.outcome != "ok")
+    requests = sum(len(twin.requests) for twin in twins)
+    retries = sum(r.retries for r in report.sources)
+    print(
+        f"\n{requests} requests to the sandboxes, {faults} refused or faulty, {retries} retried;"
+        f" run {report.run_id}: {report.outcome}"
+    )
     return report.exit_code
 
 
+async def _backfill(
+    pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace, now: int
+) -> RunReport:
+    since = datetime.fromtimestamp(now, UTC) - timedelta(days=args.days)
+    with choose_progress(args) as progress:
+        return await execute(
+            settings=settings,
+            pool=pool,
+            command="backfill",
+            arguments={"since": since.isoformat(), "demo": True},
+            request=BackfillRequest(Period(since, FAR_FUTURE), refetch=True),
+            selection=Selection(),
+            progress=progress,
+            clock=time.time,
+        )
+
+
 async def summary(pool: asyncpg.Pool) -> str:
-    """Tasks per day and status, newest first, then totals by status."""
-    days = await pool.fetch(query("tasks_per_day_and_status"), ACCOUNT, SUMMARY_DAYS)
+    """Tencent record tasks per day and status, then every source's tasks by status."""
+    days = await pool.fetch(query("tasks_per_day_and_status"), "demo-tencent", SUMMARY_DAYS)
     lines = [
         "",
-        f"tasks per start day (UTC), latest {SUMMARY_DAYS} days",
+        f"Tencent record tasks per start day (UTC), latest {SUMMARY_DAYS} days",
         f"{'day':<12}{'scheduled':>10}{'running':>9}{'stopped':>9}{'finished':>10}{'total':>8}",
     ]
     for d in days:
@@ -79,11 +138,7 @@ async def summary(pool: asyncpg.Pool) -> str:
             f"{d['day']!s:<12}{d['scheduled']:>10}{d['running']:>9}{d['stopped']:>9}"
             f"{d['finished']:>10}{d['total']:>8}"
         )
-    lines.append("")
-    lines.append(f"{'kind':<13}{'status':<11}{'tasks':>7}  first start -> last start")
-    for s in await pool.fetch(query("tasks_by_kind_and_status"), ACCOUNT):
-        first, last = s["first_start"], s["last_start"]
-        lines.append(
-            f"{s['kind']:<13}{s['status']:<11}{s['tasks']:>7}  {first:%Y-%m-%d} -> {last:%Y-%m-%d}"
-        )
+    lines += ["", f"{'vendor':<11}{'api':<29}{'status':<11}{'tasks':>7}"]
+    for s in await pool.fetch(query("tasks_by_source_and_status")):
+        lines.append(f"{s['vendor']:<11}{s['api']:<29}{s['status']:<11}{s['tasks']:>7}")
     return "\n".join(lines)

@@ -12,10 +12,9 @@ GROUP BY 1
 ORDER BY 1 DESC
 LIMIT $2;
 
--- name: tasks_by_kind_and_status
-SELECT kind, status, count(*) AS tasks, min(start_time) AS first_start,
-       max(start_time) AS last_start
+-- name: tasks_by_source_and_status
+SELECT vendor, api, status, count(*) AS tasks
 FROM tasks
-WHERE account = $1
-GROUP BY kind, status
-ORDER BY kind DESC, tasks DESC;
+WHERE account LIKE 'demo-%'
+GROUP BY vendor, api, status
+ORDER BY vendor, api, tasks DESC;
