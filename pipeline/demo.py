@@ -89,10 +89,10 @@ async def run_demo(args: argparse.Namespace) -> int:
     async with AsyncExitStack() as stack:
         servers = [await stack.enter_async_context(twin.serve()) for twin in twins]
         settings = Settings(accounts=demo_accounts([s.url for s in servers]), retry=DEMO_RETRY)
+        faulty = f", {args.faults:.0%} of their answers faulty" if args.faults else ""
         print(
-            f"pipeline demo: sandboxes for Tencent, Volcengine and ZEGO on {servers[0].url[:16]}…"
-            f"; backfilling {args.days} days at each API's documented rate"
-            + (f", {args.faults:.0%} of answers faulty" if args.faults else "")
+            f"pipeline demo: Tencent, Volcengine and ZEGO sandboxes on loopback{faulty}; "
+            f"backfilling {args.days} days at each API's documented rate"
         )
         async with open_pool(settings) as pool:
             report = await _backfill(pool, settings, args, now)
