@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ConfigError, DatabaseError
@@ -56,15 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: json unless stdout is a terminal",
     )
     common.add_argument("--quiet", action="store_true", help="no progress display")
+    runs = argparse.ArgumentParser(add_help=False)
+    runs.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help="write the run's figures in the Prometheus text format (node exporter textfile)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("migrate", parents=[common], help="apply the SQL under sql/, once each")
     sync = commands.add_parser(
-        "sync", parents=[common], help="fetch what is new or may have changed"
+        "sync", parents=[common, runs], help="fetch what is new or may have changed"
     )
     sync.add_argument("--account", action="append", default=[], metavar="NAME")
     backfill = commands.add_parser(
-        "backfill", parents=[common], help="fetch a chosen range on demand"
+        "backfill", parents=[common, runs], help="fetch a chosen range on demand"
     )
     backfill.add_argument("--since", required=True, type=parse_when, metavar="DATE")
     backfill.add_argument("--until", type=parse_when, metavar="DATE")

@@ -21,6 +21,7 @@ from pipeline.db.connect import create_pool, database_url
 from pipeline.db.migrate import migrate
 from pipeline.errors import ConfigError
 from pipeline.logs import configure_logging
+from pipeline.metrics import write_metrics
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
 from pipeline.progress import BarProgress, LogProgress, SilentProgress
@@ -154,6 +155,8 @@ async def run_with_settings(
                 stop=stop,
             )
     report_failures(report)
+    if args.metrics_file is not None:
+        write_metrics(args.metrics_file, command, report, time.time())
     return report.exit_code
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline.cli import run_cli
 from pipeline.vendors.tencent.sandbox import TencentSandbox
@@ -173,3 +174,23 @@ async def database_text(url: str) -> str:
     finally:
         await conn.close()
     return "\n".join(r["r"] for batch in rows for r in batch)
+
+
+async def test_the_metrics_file_holds_the_runs_real_counts(
+    tmp_path: Path, env: None, tencent: TencentSandbox, tencent_url: str
+) -> None:
+    path = write_config(tmp_path, GOOD_ACCOUNT, tencent_url)
+    metrics = tmp_path / "textfile" / "pipeline.prom"
+    argv = ["sync", "--config", str(path), "--quiet", "--metrics-file", str(metrics)]
+    assert await run_cli(argv) == 0
+    samples = {
+        (s.name, s.labels.get("api")): s.value
+        for family in text_string_to_metric_families(metrics.read_text())
+        for s in family.samples
+    }
+    api = "DescribeRecordTask"
+    assert samples[("pipeline_sync_tasks_inserted", api)] == len(tencent.record_tasks)
+    assert samples[("pipeline_sync_requests", api)] == len(tencent.requests)
+    assert samples[("pipeline_sync_succeeded", api)] == 1
+    assert samples[("pipeline_sync_last_success_timestamp_seconds", api)] > 0
+    assert samples[("pipeline_sync_run_succeeded", None)] == 1
