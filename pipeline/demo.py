@@ -14,7 +14,7 @@ from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_fai
 from pipeline.config import RetrySettings, Settings
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
-from pipeline.plans import BackfillRequest
+from pipeline.plans import BackfillRequest, Request, SyncRequest
 from pipeline.runner import RunReport, Selection, execute
 from pipeline.sandbox.faults import FaultPlan
 from pipeline.vendors.base import AccountBase
@@ -95,7 +95,11 @@ async def run_demo(args: argparse.Namespace) -> int:
             f"backfilling {args.days} days at each API's documented rate"
         )
         async with open_pool(settings) as pool:
-            report = await _backfill(pool, settings, args, now)
+            report = await _run(pool, settings, args, _backfill_request(now, args.days))
+            report_failures(report)
+            changed = change_some_tasks(twins, now)
+            print(f"\nthe vendors changed {changed} tasks; a sync picks the changes up:")
+            report = await _run(pool, settings, args, SyncRequest())
             report_failures(report)
             print(await summary(pool))
     faults = sum(1 for twin in twins for r in twin.requests if r.outcome != "ok")
@@ -108,21 +112,52 @@ async def run_demo(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-async def _backfill(
-    pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace, now: int
+def _backfill_request(now: int, days: int) -> BackfillRequest:
+    since = datetime.fromtimestamp(now, UTC) - timedelta(days=days)
+    return BackfillRequest(Period(since, FAR_FUTURE), refetch=True)
+
+
+def change_some_tasks(twins: list[Twin], now: int) -> int:
+    """What a day at the vendors looks like: tasks stopped, paused, ended and deleted."""
+    tencent, volc, zego = twins
+    assert isinstance(tencent, TencentSandbox) and isinstance(volc, VolcengineSandbox)
+    assert isinstance(zego, ZegoSandbox)
+    running = [t for t in tencent.record_tasks.values() if t["StartTime"] < now < t["EndTime"]]
+    stopped = [t["TaskId"] for t in running if not t["Stopped"]][:2]
+    for task_id in stopped:
+        tencent.stop_record_task(task_id, now)
+    enabled = sorted(t for t, r in tencent.pull_tasks.items() if r["Status"] == "enable")
+    tencent.update_pull_task(enabled[0], Status="pause")
+    tencent.delete_pull_task(enabled[1])
+    volc.update_task(
+        next(t for t, r in volc.tasks.items() if r["Status"] == "生效中"), Status="停用"
+    )
+    zego.set_status(next(t for t, r in zego.tasks.items() if r["Status"] == 2), 3)
+    return len(stopped) + 4
+
+
+async def _run(
+    pool: asyncpg.Pool, settings: Settings, args: argparse.Namespace, request: Request
 ) -> RunReport:
-    since = datetime.fromtimestamp(now, UTC) - timedelta(days=args.days)
+    command = "backfill" if isinstance(request, BackfillRequest) else "sync"
     with choose_progress(args) as progress:
-        return await execute(
+        report = await execute(
             settings=settings,
             pool=pool,
-            command="backfill",
-            arguments={"since": since.isoformat(), "demo": True},
-            request=BackfillRequest(Period(since, FAR_FUTURE), refetch=True),
+            command=command,
+            arguments={"demo": True},
+            request=request,
             selection=Selection(),
             progress=progress,
             clock=time.time,
         )
+    counts = [r.counts for r in report.sources]
+    print(
+        f"{command}: {sum(c.seen for c in counts)} task records read, "
+        f"{sum(c.inserted for c in counts)} new, {sum(c.changed for c in counts)} changed, "
+        f"{sum(c.deleted for c in counts)} no longer listed ({report.outcome})"
+    )
+    return report
 
 
 async def summary(pool: asyncpg.Pool) -> str:
@@ -137,6 +172,12 @@ async def summary(pool: asyncpg.Pool) -> str:
         lines.append(
             f"{d['day']!s:<12}{d['scheduled']:>10}{d['running']:>9}{d['stopped']:>9}"
             f"{d['finished']:>10}{d['total']:>8}"
+        )
+    lines += ["", "the changes the sync recorded in task_history"]
+    for h in await pool.fetch(query("latest_changes"), 8):
+        lines.append(
+            f"  {h['vendor']:<11}{h['task_id'][:24]:<25}{h['old_status'] or '':>9} -> "
+            f"{h['new_status'] or '':<10}{', '.join(h['fields'])}"
         )
     lines += ["", f"{'vendor':<11}{'api':<29}{'status':<11}{'tasks':>7}"]
     for s in await pool.fetch(query("tasks_by_source_and_status")):

@@ -27,10 +27,10 @@ def configured_dsn(config_dsn: str | None, environ: Mapping[str, str]) -> str | 
 @asynccontextmanager
 async def embedded_postgres(home: Path = EMBEDDED_HOME) -> AsyncIterator[str]:
     """Start (or join) a PostgreSQL kept under `home`; stopped when the last user leaves."""
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back correctly.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver  # imported late: only the embedded path needs its binaries
 
-    # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then falls back correctly.
-    warnings.filterwarnings("ignore", category=Warning, module="platformdirs")
     data = home.absolute() / "pgdata"  # noqa: ASYNC240 - a cwd lookup, not disk I/O
     await asyncio.to_thread(data.parent.mkdir, parents=True, exist_ok=True)
     log.info("database.embedded_starting", path=str(data))

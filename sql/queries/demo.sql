@@ -18,3 +18,11 @@ FROM tasks
 WHERE account LIKE 'demo-%'
 GROUP BY vendor, api, status
 ORDER BY vendor, api, tasks DESC;
+
+-- name: latest_changes
+-- The newest task_history rows with the names of the fields that changed.
+SELECT vendor, task_id, old_status, new_status,
+       ARRAY(SELECT jsonb_object_keys(changes) ORDER BY 1) AS fields
+FROM task_history
+ORDER BY id DESC
+LIMIT $1;
