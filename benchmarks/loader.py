@@ -162,9 +162,6 @@ class LoaderResult:
     changed_rows: int
     measurements: list[Measurement]
 
-    def get(self, name: str) -> Measurement:
-        return next(m for m in self.measurements if m.name == name)
-
     def ratios(self) -> dict[str, float]:
         """Our Loader's rows/s over each baseline's (above 1: ours is faster)."""
         rate = {m.name: m.rows_per_second for m in self.measurements}

@@ -14,8 +14,12 @@ from pipeline.cli import run_cli
 from pipeline.config import Settings
 from pipeline.plans import SyncRequest
 from pipeline.status import collect
+from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
+from pipeline.vendors.tencent.sandbox import TencentSandbox
+from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
 from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
 from pipeline.vendors.volcengine.sandbox_tasks import list_pull_record_task
+from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, fast_settings, tencent_account
 from tests.runs import run, stored_ids
 from tests.test_volcengine_sync import AK, API, SK, make_sandbox, settings_for
 
@@ -203,3 +207,95 @@ async def test_the_cli_exits_0_and_status_json_shows_the_rejections(
         len(MALFORMED),
     )
     assert source["healthy"] is True
+
+
+# --- known bugs: each fails today; remove its marker once fixed ------------------------------
+
+bug = pytest.mark.xfail(strict=True, reason="known bug: see the test's docstring")
+
+
+def odd_record(**fields: Any) -> dict[str, Any]:
+    return {**EXTRA, "TaskId": "odd", **fields}
+
+
+async def sync(pool: asyncpg.Pool, sandbox: VolcengineSandbox, now: int) -> Any:
+    async with sandbox.serve() as server:
+        report = await run(pool, settings_for(server.url), SyncRequest(), now)
+    return report.sources[0]
+
+
+@bug
+async def test_known_bug_a_task_id_that_is_a_list_is_a_rejection(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    """`ListPage.ids` puts each TaskId in a set: a list TaskId raises TypeError and fails the
+    whole source (error_code TypeError) instead of rejecting one record."""
+    sandbox = with_records(frozen_now)
+    sandbox.tasks["odd"] = odd_record(TaskId=["x"])
+    source = await sync(pool, sandbox, frozen_now)
+    assert (source.outcome, source.counts.rejected, source.counts.inserted) == (
+        "succeeded",
+        1,
+        GOOD,
+    )
+
+
+@bug
+@pytest.mark.parametrize("value", ["a\x00b", float("nan"), float("inf")], ids=["NUL", "NaN", "inf"])
+async def test_known_bug_a_value_jsonb_refuses_does_not_fail_the_source(
+    pool: asyncpg.Pool, frozen_now: int, value: object
+) -> None:
+    """json.loads accepts `\\u0000`, NaN and Infinity; the loader's json.dumps writes them back
+    and jsonb refuses them (UntranslatableCharacterError, InvalidTextRepresentationError), so the
+    window's transaction and the whole source fail."""
+    sandbox = with_records(frozen_now, odd_record(Note=value))
+    source = await sync(pool, sandbox, frozen_now)
+    assert source.outcome == "succeeded"
+    assert len(await stored_ids(pool)) >= GOOD
+
+
+@bug
+async def test_known_bug_records_without_task_id_do_not_make_the_list_look_shifted(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    """Two records without TaskId collapse into one `None` in the scan's id set, so a stable
+    list never adds up: 4 scans, each rejection staged 4 times, no coverage recorded."""
+    missing = {k: v for k, v in EXTRA.items() if k != "TaskId"}
+    sandbox = with_records(frozen_now, missing, {**missing, "Stream": "other"})
+    source = await sync(pool, sandbox, frozen_now)
+    assert source.counts.rejected == 2
+    assert await pool.fetchval("SELECT count(*) FROM rejected_records") == 2
+    assert await pool.fetchval("SELECT count(*) FROM coverage") == 1
+
+
+@bug
+async def test_known_bug_a_rejected_record_is_kept_once_when_the_list_is_rescanned(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    """Every scan stages its rejections again; tasks merge, rejections do not."""
+    sandbox = with_records(frozen_now, odd_record(Status=3), good=1100)
+    created = generate_pull_record_tasks(frozen_now, count=1, seed=77)
+    sandbox.on_request(API, 2, lambda s: s.add_tasks(created))
+    source = await sync(pool, sandbox, frozen_now)
+    assert source.counts.rejected == 1
+    assert await pool.fetchval("SELECT count(*) FROM rejected_records") == 1
+
+
+@bug
+async def test_known_bug_a_rejected_relay_task_on_page_one_is_kept_once(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    """DescribeLivePullStreamTasks re-reads page 1 to check the front: its records are staged
+    twice, so a rejection there is counted and stored twice in a run without any change."""
+    api = "DescribeLivePullStreamTasks"
+    sandbox = TencentSandbox(
+        credentials={SECRET_ID: SECRET_KEY}, clock=lambda: frozen_now, rate_limits={api: FAST_RATE}
+    )
+    relays = generate_pull_tasks(frozen_now, count=5, seed=5)
+    relays[0]["StartTime"] = "yesterday"
+    sandbox.add_pull_tasks(relays)
+    async with sandbox.serve() as server:
+        settings = fast_settings(tencent_account(server.url, apis=(api,)))
+        report = await run(pool, settings, SyncRequest(), frozen_now)
+    assert report.sources[0].counts.rejected == 1
+    assert await pool.fetchval("SELECT count(*) FROM rejected_records") == 1
