@@ -14,6 +14,7 @@ from pipeline.errors import ConfigError
 Location = tuple[int | str, ...]
 Missing = list[tuple[Location, str]]
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # `$$` is matched first so that `$${VAR}` stays exactly as written.
 _REFERENCE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -40,16 +41,37 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        # Only the position and the problem: the quoted snippet could hold a literal secret.
+        # Only the position and the problem, with anything it quotes masked: a literal secret
+        # starting with `*` or `!` reads as an alias or a tag and would be quoted back.
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        problem = _QUOTED.sub("'…'", getattr(exc, "problem", None) or "cannot be parsed")
         raise ConfigError(f"{path}: {where}YAML syntax error: {problem}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
+        # PyYAML builds some values (!!int, !!timestamp, dates) with plain constructors that
+        # raise; their messages quote the value, so they are not repeated.
+        raise ConfigError(
+            f"{path}: a YAML value cannot be built (a bad date, a !!tag, or lists nested too "
+            "deep); quote values that are meant as text"
+        ) from None
+    if _cyclic(data):
+        raise ConfigError(f"{path}: a YAML alias refers to the list or mapping that holds it")
     if not isinstance(data, dict):
         found = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ConfigError(f"{path}: top level must be a mapping of sections; found {found}")
     # A section whose keys are all commented out parses as null: treat it as absent.
     return {key: value for key, value in data.items() if value is not None}
+
+
+def _cyclic(data: Any, holding: frozenset[int] = frozenset()) -> bool:
+    """Whether a list or mapping contains itself (a YAML alias can build one)."""
+    if not isinstance(data, dict | list):
+        return False
+    if id(data) in holding:
+        return True
+    inner = holding | {id(data)}
+    values = data.values() if isinstance(data, dict) else data
+    return any(_cyclic(value, inner) for value in values)
 
 
 def expand(data: Any, environ: Mapping[str, str]) -> Any:

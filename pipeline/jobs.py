@@ -16,6 +16,7 @@ from pipeline.db.locks import source_lock
 from pipeline.db.runs import SourceResult
 from pipeline.errors import DatabaseError, PartialListing, SourceError
 from pipeline.model import Rejection, Task
+from pipeline.payloads import storable
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
 from pipeline.source import Record, Source
@@ -205,9 +206,21 @@ def _normalize(
     tasks: list[Task] = []
     rejections: list[Rejection] = []
     for raw in records:
-        item = source.normalize(raw, seen_at)
+        item = _normalize_one(source, raw, seen_at)
         (tasks if isinstance(item, Task) else rejections).append(item)  # type: ignore[arg-type]
     return tasks, rejections
+
+
+def _normalize_one(source: Source, raw: Record, seen_at: datetime) -> Task | Rejection:
+    """One record as a task or a rejection; whatever happens, the rest of the page loads."""
+    try:
+        clean = storable(raw)
+    except RecursionError:
+        return Rejection("nested too deeply to store", {"unstorable": repr(raw)[:10_000]})
+    try:
+        return source.normalize(clean, seen_at)
+    except Exception as exc:
+        return Rejection(f"could not be normalized: {type(exc).__name__}: {exc}", clean)
 
 
 def _first_error(exc: BaseException) -> BaseException:

@@ -16,10 +16,30 @@ from typing import Any
 
 import structlog
 
-from pipeline.errors import PartialListing
+from pipeline.errors import PagingError, PartialListing
 from pipeline.source import Record
 
 log = structlog.get_logger(__name__)
+
+
+# More pages than this is a vendor answer to refuse, not a list to read.
+MAX_PAGES = 100_000
+
+
+def page_count(total: Any, reported: Any, page_size: int, api: str) -> tuple[int, int]:
+    """The task total and the number of pages to read, from what the vendor reported.
+
+    The vendor's own page count wins when it asks for more pages than the total needs (it may
+    have served smaller pages than asked), up to one task a page.
+    """
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise PagingError(f"{api} reported no usable task total ({type(total).__name__})")
+    needed = -(-total // page_size)
+    plausible = isinstance(reported, int) and not isinstance(reported, bool)
+    pages = reported if plausible and needed <= reported <= max(total, 1) else needed
+    if pages > MAX_PAGES:
+        raise PagingError(f"{api} reported {pages} pages; refusing to read more than {MAX_PAGES}")
+    return total, pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +54,17 @@ class ListPage:
     def front(self) -> Any:
         return self.records[0] if self.records else None
 
-    def ids(self, key: str) -> set[Any]:
-        return {r.get(key) for r in self.records if isinstance(r, dict)}
+    def ids(self, key: str) -> set[str]:
+        """The distinct ids on this page (records without a usable id are not among them)."""
+        return {r[key] for r in self.records if _has_id(r, key)}
+
+    def unidentified(self, key: str) -> int:
+        """How many records on this page have no usable id (each counts as its own task)."""
+        return sum(1 for r in self.records if not _has_id(r, key))
+
+
+def _has_id(record: Any, key: str) -> bool:
+    return isinstance(record, dict) and isinstance(record.get(key), str)
 
 
 async def scan_until_stable(
@@ -52,8 +81,10 @@ async def scan_until_stable(
         yield first.records
         rest = await asyncio.gather(*(read(n) for n in range(2, first.pages + 1)))
         seen = first.ids(id_key)
+        unidentified = first.unidentified(id_key)
         for page in rest:
             seen |= page.ids(id_key)
+            unidentified += page.unidentified(id_key)
             yield page.records
         totals = {first.total, *(page.total for page in rest)}
         moved = False
@@ -63,7 +94,7 @@ async def scan_until_stable(
             yield check.records
             totals.add(check.total)
             moved = check.front != first.front
-        if totals == {first.total} and len(seen) == first.total and not moved:
+        if totals == {first.total} and len(seen) + unidentified == first.total and not moved:
             return
         log.info("listing.shifted", scan=scan, totals=sorted(totals), tasks_seen=len(seen))
     raise PartialListing(f"{api}: the task list kept changing during {scans} scans")

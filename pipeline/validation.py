@@ -11,10 +11,15 @@ from pydantic import AfterValidator, ValidationError
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("has no UTC offset")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
+# The last second a datetime can hold: later Unix times are vendor mistakes (milliseconds?).
+MAX_UNIX_SECONDS = 253_402_300_799
 """A timestamp that must carry its offset (`Z`, `+08:00`...), converted to UTC."""
 
 

@@ -211,8 +211,6 @@ async def test_the_cli_exits_0_and_status_json_shows_the_rejections(
 
 # --- known bugs: each fails today; remove its marker once fixed ------------------------------
 
-bug = pytest.mark.xfail(strict=True, reason="known bug: see the test's docstring")
-
 
 def odd_record(**fields: Any) -> dict[str, Any]:
     return {**EXTRA, "TaskId": "odd", **fields}
@@ -224,10 +222,7 @@ async def sync(pool: asyncpg.Pool, sandbox: VolcengineSandbox, now: int) -> Any:
     return report.sources[0]
 
 
-@bug
-async def test_known_bug_a_task_id_that_is_a_list_is_a_rejection(
-    pool: asyncpg.Pool, frozen_now: int
-) -> None:
+async def test_a_task_id_that_is_a_list_is_a_rejection(pool: asyncpg.Pool, frozen_now: int) -> None:
     """`ListPage.ids` puts each TaskId in a set: a list TaskId raises TypeError and fails the
     whole source (error_code TypeError) instead of rejecting one record."""
     sandbox = with_records(frozen_now)
@@ -240,9 +235,8 @@ async def test_known_bug_a_task_id_that_is_a_list_is_a_rejection(
     )
 
 
-@bug
 @pytest.mark.parametrize("value", ["a\x00b", float("nan"), float("inf")], ids=["NUL", "NaN", "inf"])
-async def test_known_bug_a_value_jsonb_refuses_does_not_fail_the_source(
+async def test_a_value_jsonb_refuses_does_not_fail_the_source(
     pool: asyncpg.Pool, frozen_now: int, value: object
 ) -> None:
     """json.loads accepts `\\u0000`, NaN and Infinity; the loader's json.dumps writes them back
@@ -254,8 +248,7 @@ async def test_known_bug_a_value_jsonb_refuses_does_not_fail_the_source(
     assert len(await stored_ids(pool)) >= GOOD
 
 
-@bug
-async def test_known_bug_records_without_task_id_do_not_make_the_list_look_shifted(
+async def test_records_without_task_id_do_not_make_the_list_look_shifted(
     pool: asyncpg.Pool, frozen_now: int
 ) -> None:
     """Two records without TaskId collapse into one `None` in the scan's id set, so a stable
@@ -268,8 +261,7 @@ async def test_known_bug_records_without_task_id_do_not_make_the_list_look_shift
     assert await pool.fetchval("SELECT count(*) FROM coverage") == 1
 
 
-@bug
-async def test_known_bug_a_rejected_record_is_kept_once_when_the_list_is_rescanned(
+async def test_a_rejected_record_is_kept_once_when_the_list_is_rescanned(
     pool: asyncpg.Pool, frozen_now: int
 ) -> None:
     """Every scan stages its rejections again; tasks merge, rejections do not."""
@@ -281,8 +273,7 @@ async def test_known_bug_a_rejected_record_is_kept_once_when_the_list_is_rescann
     assert await pool.fetchval("SELECT count(*) FROM rejected_records") == 1
 
 
-@bug
-async def test_known_bug_a_rejected_relay_task_on_page_one_is_kept_once(
+async def test_a_rejected_relay_task_on_page_one_is_kept_once(
     pool: asyncpg.Pool, frozen_now: int
 ) -> None:
     """DescribeLivePullStreamTasks re-reads page 1 to check the front: its records are staged

@@ -2,8 +2,7 @@
 
 Config files → Settings or a ConfigError that starts with the path and hides secrets; vendor
 bodies → a dict or a SourceError; pages → a ListPage or a PagingError; records → a Task or a
-Rejection. Known bugs are pinned by strict xfail tests at the end; the properties skip exactly
-those inputs (`assume(not ...)`) until the fix lands.
+Rejection. Inputs that once crashed are kept as regression tests at the end.
 """
 
 from __future__ import annotations
@@ -172,24 +171,6 @@ def literal_secrets(draw: st.DrawFn) -> tuple[str, str, str]:
     return GOOD_TEXT.replace("${SECRET}", lead + core + tail), core, lead
 
 
-def known_yaml_crash(text: str) -> bool:
-    """Known bug: PyYAML raises outside YAMLError, or an alias refers to itself (see the end)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return False
-    except Exception:
-        return True
-    return cyclic(data, ())
-
-
-def cyclic(data: Any, path: tuple[int, ...]) -> bool:
-    if id(data) in path:
-        return True
-    kids = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
-    return any(cyclic(kid, (*path, id(data))) for kid in kids)
-
-
 def load_or_error(path: Path, content: str | bytes, environ: Mapping[str, str]) -> str | None:
     """The ConfigError message of the file, None if it is valid; any other exception escapes."""
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -220,8 +201,6 @@ def test_a_broken_config_is_settings_or_a_config_error_without_secrets(
 def test_mangled_yaml_and_junk_bytes_are_config_errors(
     tmp_path: Path, content: str | bytes
 ) -> None:
-    if isinstance(content, str):
-        assume(not known_yaml_crash(content))
     environ = {**ENVIRON, "SECRET": "the-secret-value-123"}
     message = load_or_error(tmp_path / "config.yaml", content, environ)
     assert message is None or "the-secret-value-123" not in message
@@ -232,8 +211,7 @@ def test_mangled_yaml_and_junk_bytes_are_config_errors(
 def test_a_secret_written_literally_stays_out_of_syntax_errors(
     tmp_path: Path, config: tuple[str, str, str]
 ) -> None:
-    text, core, lead = config
-    assume(not lead.startswith(("*", "!")))  # known bug, see the end
+    text, core, _lead = config
     message = load_or_error(tmp_path / "config.yaml", text, ENVIRON)
     assert message is None or core not in message
 
@@ -364,22 +342,12 @@ PAGES: dict[str, tuple[Callable[[Any, str], ListPage], st.SearchStrategy[Any]]] 
 }  # fmt: skip
 
 
-def total_overflows(result: Any) -> bool:
-    """Known bug: a total past float range overflows `math.ceil(total / PAGE_SIZE)`."""
-    if not isinstance(result, dict):
-        return False
-    nested = result.get("Pagination")
-    counts = [*result.values(), *(nested.values() if isinstance(nested, dict) else ())]
-    return any(isinstance(v, int) and abs(v) > 10**300 for v in counts)
-
-
 @pytest.mark.parametrize("name", PAGES)
 @FAST
 @given(data=st.data())
 def test_a_malformed_page_is_a_list_page_or_a_paging_error(name: str, data: st.DataObject) -> None:
     parse, results = PAGES[name]
     result = data.draw(results.filter(lambda r: isinstance(r, dict)))
-    assume(not total_overflows(result))
     try:
         page = parse(result, "Api")
     except PagingError:
@@ -435,41 +403,12 @@ def near_records(draw: st.DrawFn, example: dict[str, Any]) -> Any:
     return record
 
 
-def outside_datetime_range(name: str, raw: Any) -> bool:
-    """Known bugs: epoch numbers past year 9999, and offsets that leave it in UTC (see the end)."""
-    if not isinstance(raw, dict):
-        return False
-    for key, value in raw.items():
-        if name == "zego" and key == "RecordBeginTimestamp" and type(value) is int:
-            if value > DATETIME_MAX * 1000:
-                return True
-        if name == "tencent record" and key in ("StartTime", "EndTime") and type(value) is int:
-            if value > DATETIME_MAX:
-                return True
-        if isinstance(value, str) and utc_overflows(value):
-            return True
-    return False
-
-
-def utc_overflows(text: str) -> bool:
-    try:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is not None:
-            moment.astimezone(UTC)
-    except OverflowError:
-        return True
-    except ValueError:
-        return False
-    return False
-
-
 @pytest.mark.parametrize("name", SOURCES)
 @FAST
 @given(data=st.data())
 def test_a_malformed_record_is_a_task_or_a_rejection(name: str, data: st.DataObject) -> None:
     source, example = SOURCES[name]
     raw = data.draw(near_records(example))
-    assume(not outside_datetime_range(name, raw))
     item = source.normalize(raw, NOW)
     assert item.raw is raw
     if isinstance(item, Rejection):
@@ -493,7 +432,7 @@ def test_a_naive_timestamp_is_rejected_naming_its_field(name: str, data: st.Data
     assert item.task_id == example["TaskId"]
 
 
-# --- known bugs: each fails today; remove its marker (and its `assume`) once fixed -----------
+# --- inputs that once crashed: each is a regression test now ----------------------------------
 
 YAML_CRASHES = {
     "a 5000-digit int": "retry:\n  attempts: " + "9" * 5000 + "\n",
@@ -504,29 +443,25 @@ YAML_CRASHES = {
     "deep nesting": "accounts: " + "[" * 600 + "\n",
     "a self-referencing alias": "accounts: &a [*a]\n",
 }
-bug = pytest.mark.xfail(strict=True, reason="known bug: see the test's docstring")
 
 
-@bug
 @pytest.mark.parametrize("text", YAML_CRASHES.values(), ids=list(YAML_CRASHES))
-def test_known_bug_yaml_pyyaml_cannot_build_is_a_config_error(tmp_path: Path, text: str) -> None:
+def test_yaml_pyyaml_cannot_build_is_a_config_error(tmp_path: Path, text: str) -> None:
     """read_yaml catches only yaml.YAMLError, so PyYAML's ValueError, KeyError, AttributeError
     and RecursionError escape; `expand` recurses forever on a self-referencing alias."""
     assert load_or_error(tmp_path / "config.yaml", text, ENVIRON) is not None
 
 
-@bug
 @pytest.mark.parametrize("text", [YAML_CRASHES["an impossible date"]])
-def test_known_bug_the_cli_shows_a_traceback_for_yaml_pyyaml_cannot_build(
+def test_the_cli_shows_a_traceback_for_yaml_pyyaml_cannot_build(
     tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The same escape, seen from the command line: run_cli raises instead of exiting 2."""
     test_the_cli_exits_2_without_a_traceback(tmp_path, text, capsys)
 
 
-@bug
 @pytest.mark.parametrize("lead", ["*", "!"])
-def test_known_bug_a_literal_secret_starting_with_star_or_bang_is_not_echoed(
+def test_a_literal_secret_starting_with_star_or_bang_is_not_echoed(
     tmp_path: Path, lead: str
 ) -> None:
     """The YAML problem text quotes an alias or tag name: here, the secret itself."""
@@ -534,17 +469,15 @@ def test_known_bug_a_literal_secret_starting_with_star_or_bang_is_not_echoed(
     assert "Xk29sLq0pZ7mWq4e" not in (load_or_error(tmp_path / "c.yaml", text, ENVIRON) or "")
 
 
-@bug
 @pytest.mark.parametrize("vendor", CLIENTS)
-def test_known_bug_a_deeply_nested_body_is_a_transport_error(vendor: str) -> None:
+def test_a_deeply_nested_body_is_a_transport_error(vendor: str) -> None:
     """json.loads raises RecursionError, which no client catches."""
     with pytest.raises(SourceError):
         CLIENTS[vendor].parse("Api", HttpResponse(200, {}, b"[" * 100_000))
 
 
-@bug
 @pytest.mark.parametrize("name", PAGES)
-def test_known_bug_a_total_past_float_range_is_a_paging_error(name: str) -> None:
+def test_a_total_past_float_range_is_a_paging_error(name: str) -> None:
     """`math.ceil(total / PAGE_SIZE)` raises OverflowError for a total above ~1.8e308 * size."""
     result = {
         "TotalNum": 10**400,
@@ -569,9 +502,8 @@ OUT_OF_RANGE = {
 }  # fmt: skip
 
 
-@bug
 @pytest.mark.parametrize("case", OUT_OF_RANGE.values(), ids=list(OUT_OF_RANGE))
-def test_known_bug_a_time_outside_the_datetime_range_is_a_rejection(
+def test_a_time_outside_the_datetime_range_is_a_rejection(
     case: tuple[str, dict[str, Any]],
 ) -> None:
     """fromtimestamp and astimezone raise ValueError/OverflowError outside years 1..9999, inside

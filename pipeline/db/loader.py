@@ -22,6 +22,7 @@ from pipeline.periods import Period
 # Unchanged rows are not rewritten on every read: last_seen_at moves at most this often.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 BOUND_SLACK = timedelta(seconds=1)
+STAGE_BATCH = 5000
 
 STAGE_COLUMNS = (
     "ord",
@@ -79,25 +80,28 @@ class WindowLoad:
         self._key = key
         self._run_id = run_id
         self._ord = 0
-        self._rejected = 0
-        self._rejected_ids: list[str] = []
+        self._pending: list[tuple] = []
+        # A rescanned list reads a bad record again: it is kept aside once per window.
+        self._rejections: dict[tuple, tuple] = {}
 
     async def add(
         self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime
     ) -> None:
         """Stage a page of tasks and keep its rejected records aside."""
-        if tasks:
+        self._pending += self._stage_rows(tasks, seen_at)
+        for rejection in rejections:
+            row = self._rejected_row(rejection, seen_at)
+            self._rejections.setdefault(row[4:7], row)  # task id, reason, raw
+        # Pages are small; one COPY per few thousand rows saves round trips.
+        if len(self._pending) >= STAGE_BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending:
             await self._conn.copy_records_to_table(
-                "stage_tasks", records=self._stage_rows(tasks, seen_at), columns=STAGE_COLUMNS
+                "stage_tasks", records=self._pending, columns=STAGE_COLUMNS
             )
-        if rejections:
-            await self._conn.copy_records_to_table(
-                "rejected_records",
-                records=[self._rejected_row(r, seen_at) for r in rejections],
-                columns=REJECTED_COLUMNS,
-            )
-            self._rejected += len(rejections)
-            self._rejected_ids += [r.task_id for r in rejections if r.task_id]
+            self._pending = []
 
     async def finish(
         self, covers: Period | None, fetched_at: datetime, *, whole_account: bool = False
@@ -107,10 +111,17 @@ class WindowLoad:
         `covers` is the start-time range the listing returned completely (`whole_account`: every
         task of the source). Tasks in it that the listing missed are marked deleted by the vendor.
         """
+        await self._flush()
+        if self._rejections:
+            await self._conn.copy_records_to_table(
+                "rejected_records",
+                records=list(self._rejections.values()),
+                columns=REJECTED_COLUMNS,
+            )
         row = await self._conn.fetchrow(
             query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id
         )
-        counts = LoadCounts(row["seen"], row["inserted"], row["changed"], self._rejected)
+        counts = LoadCounts(row["seen"], row["inserted"], row["changed"], len(self._rejections))
         if whole_account:
             counts.deleted = await self._complete(None, None, fetched_at)
         elif covers is not None and not covers.empty:
@@ -137,7 +148,7 @@ class WindowLoad:
             hi,
             fetched_at,
             self._run_id,
-            self._rejected_ids,
+            [row[4] for row in self._rejections.values() if row[4]],
         )
         return int(status.rsplit(" ", 1)[-1])
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline import errors
+from pipeline.payloads import json_object
 from pipeline.source import HttpRequest, HttpResponse, Record
 from pipeline.vendors.tencent import signer
 from pipeline.vendors.tencent.account import TencentAccount
@@ -79,7 +80,10 @@ class TencentClient:
                 f"{api} answered HTTP {response.status}",
                 http_status=response.status,
             )
-        payload = _json_object(api, response.body).get("Response")
+        body = json_object(response.body)
+        if body is None:
+            raise errors.TransportError(f"{api} answered with a body that is not a JSON object")
+        payload = body.get("Response")
         if not isinstance(payload, dict):
             raise errors.TransportError(f"{api} answered without a Response object")
         error = payload.get("Error")
@@ -88,13 +92,3 @@ class TencentClient:
             message = str(error.get("Message", "")) if isinstance(error, dict) else str(error)
             raise classify(code)(code, message, request_id=payload.get("RequestId"))
         return payload
-
-
-def _json_object(api: str, body: bytes) -> dict[str, Any]:
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.TransportError(f"{api} answered with a body that is not JSON: {exc}") from exc
-    if not isinstance(decoded, dict):
-        raise errors.TransportError(f"{api} answered with JSON that is not an object")
-    return decoded

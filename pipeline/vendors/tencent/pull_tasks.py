@@ -7,7 +7,6 @@ one place up (a reader may skip one). `pipeline.listing` rescans until a scan is
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import PagingError
-from pipeline.listing import ListPage, scan_until_stable
+from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, describe
@@ -60,12 +59,9 @@ def derive_status(task: PullStreamTask, observed_at: datetime) -> Status:
 
 def _page(payload: Mapping[str, Any], api: str) -> ListPage:
     records = payload.get("TaskInfos") or []
-    total = payload.get("TotalNum")
-    if not isinstance(records, list) or not isinstance(total, int):
-        raise PagingError(f"{api} answered without a TaskInfos list and a TotalNum")
-    pages = payload.get("TotalPage")
-    if not isinstance(pages, int):
-        pages = math.ceil(total / PAGE_SIZE)
+    if not isinstance(records, list):
+        raise PagingError(f"{api} answered a TaskInfos that is not a list")
+    total, pages = page_count(payload.get("TotalNum"), payload.get("TotalPage"), PAGE_SIZE, api)
     if total > 0 and not records and payload.get("PageNum", 1) == 1:
         raise PagingError(f"{api} reported TotalNum {total} but its first page is empty")
     return ListPage(records, total, pages)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.errors import PagingError
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import describe
+from pipeline.validation import MAX_UNIX_SECONDS, describe
 from pipeline.windows import Window, WindowRules
 
 # Tencent returns a task only when its start AND end lie inside the window; tasks last at most
@@ -35,10 +35,10 @@ class RecordTask(BaseModel):
     DomainName: str | None = None
     AppName: str | None = None
     StreamName: str | None = None
-    StartTime: Annotated[int, Field(ge=0)]
-    EndTime: Annotated[int, Field(ge=0)]
+    StartTime: Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)]
+    EndTime: Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)]
     TemplateId: int | None = None
-    Stopped: Annotated[int, Field(ge=0)] = 0
+    Stopped: Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)] = 0
 
 
 def derive_status(task: RecordTask, observed_at: datetime) -> Status:

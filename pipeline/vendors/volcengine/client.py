@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline import errors
+from pipeline.payloads import json_object
 from pipeline.source import HttpRequest, HttpResponse, Record
 from pipeline.vendors.volcengine import signer
 from pipeline.vendors.volcengine.account import VolcengineAccount
@@ -70,7 +71,7 @@ class VolcengineClient:
 
     def parse(self, api: str, response: HttpResponse) -> Record:
         # Errors can come with HTTP 200 (CommonErr): the envelope decides, whatever the status.
-        payload = _json_object(response.body)
+        payload = json_object(response.body)
         meta = payload.get("ResponseMetadata") if payload else None
         error = meta.get("Error") if isinstance(meta, dict) else None
         if isinstance(error, dict) and error.get("Code"):
@@ -88,14 +89,6 @@ class VolcengineClient:
         if not isinstance(result, dict):
             raise errors.TransportError(f"{api} answered without a Result object")
         return result
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if isinstance(decoded, dict) else None
 
 
 def _without_envelope(api: str, response: HttpResponse) -> errors.SourceError:

@@ -8,7 +8,6 @@ only for a list item that lacks one of the eight documented fields.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import PagingError, SourceError
-from pipeline.listing import ListPage, scan_until_stable
+from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, describe
@@ -59,12 +58,9 @@ def _page(result: Mapping[str, Any], api: str) -> ListPage:
     pagination = result.get("Pagination")
     if not isinstance(items, list) or not isinstance(pagination, dict):
         raise PagingError(f"{api} answered without Result.List and Result.Pagination")
-    total = pagination.get("TotalCount")
-    if not isinstance(total, int):
-        raise PagingError(f"{api} answered without Pagination.TotalCount")
-    pages = pagination.get("PageTotal")
-    if not isinstance(pages, int):
-        pages = math.ceil(total / PAGE_SIZE)
+    total, pages = page_count(
+        pagination.get("TotalCount"), pagination.get("PageTotal"), PAGE_SIZE, api
+    )
     return ListPage(items, total, pages)
 
 

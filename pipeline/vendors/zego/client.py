@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pipeline import errors
+from pipeline.payloads import json_object
 from pipeline.source import HttpRequest, HttpResponse, Record
 from pipeline.vendors.zego import signer
 from pipeline.vendors.zego.account import ZegoAccount
@@ -56,7 +57,7 @@ class ZegoClient:
         return HttpRequest("POST", url, {"Content-Type": CONTENT_TYPE}, body)
 
     def parse(self, api: str, response: HttpResponse) -> Record:
-        payload = _json_object(response.body)
+        payload = json_object(response.body)
         code = payload.get("Code") if payload else None
         if not isinstance(code, int) or isinstance(code, bool):
             raise _without_envelope(api, response)
@@ -71,14 +72,6 @@ class ZegoClient:
         if not isinstance(data, dict):
             raise errors.TransportError(f"{api} answered Code 0 without a Data object")
         return data
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if isinstance(decoded, dict) else None
 
 
 def _without_envelope(api: str, response: HttpResponse) -> errors.SourceError:

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import PagingError, PartialListing
-from pipeline.listing import ListPage, scan_until_stable
+from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import describe
+from pipeline.validation import MAX_UNIX_SECONDS, describe
 from pipeline.windows import Window, WindowRules
 
 # ZEGO answers for the last 3 days only (on its clock), in windows of at most 3 days, and
@@ -52,7 +52,7 @@ class ZegoTask(BaseModel):
 
     TaskId: Annotated[str, Field(min_length=1)]
     RoomId: str | None = None
-    RecordBeginTimestamp: Annotated[int, Field(ge=0)]
+    RecordBeginTimestamp: Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS * 1000)]
     Status: int
 
 
@@ -61,16 +61,14 @@ def _ms(moment: datetime) -> int:
 
 
 def _page(data: Mapping[str, Any], api: str) -> ListPage:
-    total = data.get("TotalCount")
-    if not isinstance(total, int):
-        raise PagingError(f"{api} answered without Data.TotalCount")
+    total, pages = page_count(data.get("TotalCount"), None, PAGE_SIZE, api)
     items = next((data[key] for key in LIST_KEYS if key in data), None)
     if items is None and total > 0:
         # Reading the wrong key would look like an empty account: refuse, never skip.
         raise PagingError(f"{api} reported TotalCount {total} without TaskidList or TaskList")
     if not isinstance(items, list | None):
         raise PagingError(f"{api} answered a task list of type {type(items).__name__}")
-    return ListPage(items or [], total, math.ceil(total / PAGE_SIZE))
+    return ListPage(items or [], total, pages)
 
 
 @dataclass(frozen=True)
