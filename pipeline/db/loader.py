@@ -197,6 +197,7 @@ class Loader:
         """A staged window: committed when the block ends normally, rolled back otherwise."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(query("create_stage_tasks"))
+            await conn.execute(query("index_stage_tasks"))
             yield WindowLoad(conn, key, self._run_id)
 
     async def load(

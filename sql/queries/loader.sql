@@ -19,6 +19,10 @@ CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     seen_at         timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
 
+-- name: index_stage_tasks
+-- Without it, finding the tasks a listing missed rescans the staging table for every task.
+CREATE INDEX IF NOT EXISTS stage_tasks_task_id_idx ON stage_tasks (task_id);
+
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
 -- content changed (or its last_seen_at is older than $1), and each real change gets one
@@ -59,12 +63,14 @@ upserted AS (
        OR t.last_seen_at < excluded.last_seen_at - $1::interval
     RETURNING t.*, (t.xmax = 0) AS inserted
 ),
-changed AS (
+-- Materialized so task_changes runs once per row; new rows have no previous state to compare.
+changed AS MATERIALIZED (
     SELECT u.vendor, u.account, u.api, u.task_id, u.last_seen_at, p.status AS old_status,
            u.status AS new_status,
            task_changes(to_jsonb(p), to_jsonb(u) - 'inserted') AS changes
     FROM upserted AS u
     JOIN previous AS p USING (vendor, account, api, task_id)
+    WHERE NOT u.inserted
 ),
 history AS (
     INSERT INTO task_history (
