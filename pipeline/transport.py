@@ -23,11 +23,15 @@ class CallStats:
     retries: int = 0
 
 
+PACING_BURST = 2
+
+
 def paced_limiter(rate: float) -> AsyncLimiter:
-    """A limiter that spaces requests evenly at `rate` per second, with no initial burst."""
+    """A limiter that spaces requests evenly at `rate` per second, with a burst of two at most."""
     # AsyncLimiter(rate, 1) would let `rate` requests out at once; a vendor counting on
-    # arrival can see that burst plus the next second's requests inside one window.
-    return AsyncLimiter(1, 1 / rate)
+    # arrival can see that burst plus the next second's requests inside one window. A bucket
+    # of one loses every late wake-up for good; a bucket of two lets the next request catch up.
+    return AsyncLimiter(PACING_BURST, PACING_BURST / rate)
 
 
 class Transport:
