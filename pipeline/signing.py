@@ -1,10 +1,22 @@
-"""HMAC-SHA256 primitives shared by the vendors' V4-style request signers."""
+"""What the vendors' V4-style request signers share: HMAC-SHA256 primitives and their result."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The intermediate values and result of one signature, kept for tests and the sandbox."""
+
+    canonical_request: str
+    string_to_sign: str
+    credential_scope: str
+    signature: str
+    authorization: str
 
 
 def sha256_hex(data: bytes) -> str:

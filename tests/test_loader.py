@@ -119,3 +119,29 @@ async def test_rejected_records_are_kept_with_their_payload(pool: asyncpg.Pool) 
         '{"TaskId": "bad"}',
     )
     assert await count(pool, "tasks") == 1
+
+
+async def test_the_latest_read_wins_even_when_it_matches_what_is_stored(pool: asyncpg.Pool) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    async with loader.window(KEY) as window:
+        await window.add([task(1, status=Status.STOPPED)], (), T0)
+        await window.add([task(1)], (), T0)  # read again, back as it was
+        counts = await window.finish(None, T0)
+    assert counts.changed == 0
+    assert await pool.fetchval("SELECT status FROM tasks") == "finished"
+
+
+async def test_an_unchanged_reload_leaves_every_row_untouched_and_marks_none_deleted(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    covers = Period(T0, T0 + timedelta(days=1))
+    await loader.load(KEY, [task(n) for n in range(10)], T0, covers=covers)
+    before = await pool.fetch("SELECT task_id, xmin::text FROM tasks ORDER BY 1")
+    counts = await loader.load(KEY, [task(n) for n in range(10)], T0, covers=covers)
+    assert (counts.seen, counts.inserted, counts.changed, counts.deleted) == (10, 0, 0, 0)
+    assert await pool.fetch("SELECT task_id, xmin::text FROM tasks ORDER BY 1") == before
+    assert (
+        await pool.fetchval("SELECT count(*) FROM tasks WHERE vendor_deleted_at IS NOT NULL") == 0
+    )

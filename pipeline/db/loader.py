@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from pipeline.db.sqlfiles import query
+from pipeline.db.staging import Stager
 from pipeline.model import Rejection, Task
 from pipeline.periods import Period
 
@@ -24,24 +25,6 @@ LAST_SEEN_RESOLUTION = timedelta(hours=1)
 BOUND_SLACK = timedelta(seconds=1)
 STAGE_BATCH = 5000
 
-STAGE_COLUMNS = (
-    "ord",
-    "vendor",
-    "account",
-    "api",
-    "task_id",
-    "kind",
-    "domain",
-    "app",
-    "stream",
-    "room_id",
-    "status",
-    "vendor_status",
-    "start_time",
-    "end_time",
-    "raw",
-    "seen_at",
-)
 REJECTED_COLUMNS = ("run_id", "vendor", "account", "api", "task_id", "reason", "raw", "rejected_at")
 
 
@@ -79,8 +62,7 @@ class WindowLoad:
         self._conn = conn
         self._key = key
         self._run_id = run_id
-        self._ord = 0
-        self._pending: list[tuple] = []
+        self._stager = Stager(conn, (key.vendor, key.account, key.api), LAST_SEEN_RESOLUTION)
         # A rescanned list reads a bad record again: it is kept aside once per window.
         self._rejections: dict[tuple, tuple] = {}
 
@@ -88,20 +70,13 @@ class WindowLoad:
         self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime
     ) -> None:
         """Stage a page of tasks and keep its rejected records aside."""
-        self._pending += self._stage_rows(tasks, seen_at)
+        self._stager.add(tasks, seen_at)
         for rejection in rejections:
             row = self._rejected_row(rejection, seen_at)
             self._rejections.setdefault(row[4:7], row)  # task id, reason, raw
-        # Pages are small; one COPY per few thousand rows saves round trips.
-        if len(self._pending) >= STAGE_BATCH:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if self._pending:
-            await self._conn.copy_records_to_table(
-                "stage_tasks", records=self._pending, columns=STAGE_COLUMNS
-            )
-            self._pending = []
+        # Pages are small; one lookup and COPY per few thousand rows saves round trips.
+        if self._stager.pending >= STAGE_BATCH:
+            await self._stager.flush()
 
     async def finish(
         self, covers: Period | None, fetched_at: datetime, *, whole_account: bool = False
@@ -111,7 +86,7 @@ class WindowLoad:
         `covers` is the start-time range the listing returned completely (`whole_account`: every
         task of the source). Tasks in it that the listing missed are marked deleted by the vendor.
         """
-        await self._flush()
+        await self._stager.flush()
         if self._rejections:
             await self._conn.copy_records_to_table(
                 "rejected_records",
@@ -121,7 +96,9 @@ class WindowLoad:
         row = await self._conn.fetchrow(
             query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id
         )
-        counts = LoadCounts(row["seen"], row["inserted"], row["changed"], len(self._rejections))
+        counts = LoadCounts(
+            self._stager.read, row["inserted"], row["changed"], len(self._rejections)
+        )
         if whole_account:
             counts.deleted = await self._complete(None, None, fetched_at)
         elif covers is not None and not covers.empty:
@@ -152,33 +129,6 @@ class WindowLoad:
         )
         return int(status.rsplit(" ", 1)[-1])
 
-    def _stage_rows(self, tasks: Sequence[Task], seen_at: datetime) -> list[tuple]:
-        k = self._key
-        rows = []
-        for t in tasks:
-            self._ord += 1
-            rows.append(
-                (
-                    self._ord,
-                    k.vendor,
-                    k.account,
-                    k.api,
-                    t.task_id,
-                    t.kind.value,
-                    t.domain,
-                    t.app,
-                    t.stream,
-                    t.room_id,
-                    t.status.value,
-                    t.vendor_status,
-                    t.start_time,
-                    t.end_time,
-                    json.dumps(t.raw, ensure_ascii=False),
-                    seen_at,
-                )
-            )
-        return rows
-
     def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:
         k = self._key
         raw = json.dumps(r.raw, ensure_ascii=False, default=repr)
@@ -196,8 +146,8 @@ class Loader:
     async def window(self, key: SourceKey) -> AsyncIterator[WindowLoad]:
         """A staged window: committed when the block ends normally, rolled back otherwise."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(query("create_stage_tasks"))
-            await conn.execute(query("index_stage_tasks"))
+            for statement in ("create_stage_tasks", "create_stage_seen", "index_stage_seen"):
+                await conn.execute(query(statement))
             yield WindowLoad(conn, key, self._run_id)
 
     async def load(

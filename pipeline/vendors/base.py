@@ -6,12 +6,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from pipeline.source import Source, VendorClient
 
 PositiveRate = Annotated[float, Field(gt=0, description="requests per second")]
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _not_blank(value: SecretStr) -> SecretStr:
+    if not value.get_secret_value().strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_not_blank)]
+"""A credential that must hold more than whitespace; hidden in reprs and logs."""
 
 
 class AccountBase(BaseModel):

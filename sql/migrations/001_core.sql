@@ -20,12 +20,15 @@ CREATE TABLE tasks (
     first_seen_at   timestamptz NOT NULL,
     last_seen_at    timestamptz NOT NULL,
     vendor_deleted_at timestamptz,
+    content_hash    bigint,
     PRIMARY KEY (vendor, account, api, task_id)
 );
 CREATE INDEX tasks_start_time_idx ON tasks (start_time);
 COMMENT ON TABLE tasks IS 'One row per vendor task, kept after the vendor forgets it.';
 COMMENT ON COLUMN tasks.last_seen_at IS
     'When the pipeline last saw the task; refreshed at most hourly while nothing else changes.';
+COMMENT ON COLUMN tasks.content_hash IS
+    'Digest of the compared content, so a re-read of unchanged tasks needs no staging.';
 COMMENT ON COLUMN tasks.vendor_deleted_at IS
     'When a complete listing first missed the task (the vendor deleted or expired it); NULL while listed.';
 CREATE INDEX tasks_vendor_deleted_idx ON tasks (vendor, account, api) WHERE vendor_deleted_at IS NOT NULL;
@@ -54,7 +57,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     FROM (
         SELECT key AS name, old_row -> key AS old_value, new_row -> key AS new_value
         FROM jsonb_object_keys(new_row) AS key
-        WHERE key NOT IN ('raw', 'first_seen_at', 'last_seen_at')
+        WHERE key NOT IN ('raw', 'first_seen_at', 'last_seen_at', 'content_hash')
         UNION ALL
         SELECT 'raw.' || key, old_row -> 'raw' -> key, new_row -> 'raw' -> key
         FROM (

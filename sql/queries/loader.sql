@@ -16,12 +16,23 @@ CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     start_time      timestamptz,
     end_time        timestamptz,
     raw             jsonb       NOT NULL,
-    seen_at         timestamptz NOT NULL
+    seen_at         timestamptz NOT NULL,
+    content_hash    bigint      NOT NULL
 ) ON COMMIT DELETE ROWS;
 
--- name: index_stage_tasks
--- Without it, finding the tasks a listing missed rescans the staging table for every task.
-CREATE INDEX IF NOT EXISTS stage_tasks_task_id_idx ON stage_tasks (task_id);
+-- name: create_stage_seen
+-- Every task id the window read, staged or not: what a complete listing returned.
+CREATE TEMP TABLE IF NOT EXISTS stage_seen (task_id text NOT NULL) ON COMMIT DELETE ROWS;
+
+-- name: index_stage_seen
+-- Without it, finding the tasks a listing missed rescans the seen ids for every task.
+CREATE INDEX IF NOT EXISTS stage_seen_task_id_idx ON stage_seen (task_id);
+
+-- name: stored_task_state
+-- What staging compares a batch against. $1 vendor, $2 account, $3 api, $4 task ids.
+SELECT task_id, content_hash, last_seen_at, vendor_deleted_at IS NOT NULL AS deleted
+FROM tasks
+WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = ANY($4::text[]);
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
@@ -41,10 +52,10 @@ previous AS (
 upserted AS (
     INSERT INTO tasks AS t (
         vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
-        vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at
+        vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at, content_hash
     )
     SELECT vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
-           vendor_status, start_time, end_time, raw, seen_at, seen_at
+           vendor_status, start_time, end_time, raw, seen_at, seen_at, content_hash
     FROM incoming
     ORDER BY vendor, account, api, task_id
     ON CONFLICT (vendor, account, api, task_id) DO UPDATE SET
@@ -52,7 +63,7 @@ upserted AS (
         stream = excluded.stream, room_id = excluded.room_id, status = excluded.status,
         vendor_status = excluded.vendor_status, start_time = excluded.start_time,
         end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
-        vendor_deleted_at = NULL
+        vendor_deleted_at = NULL, content_hash = excluded.content_hash
     WHERE (t.kind, t.domain, t.app, t.stream, t.room_id, t.status, t.vendor_status,
            t.start_time, t.end_time, t.raw)
           IS DISTINCT FROM
@@ -60,6 +71,7 @@ upserted AS (
            excluded.status, excluded.vendor_status, excluded.start_time, excluded.end_time,
            excluded.raw)
        OR t.vendor_deleted_at IS NOT NULL
+       OR t.content_hash IS DISTINCT FROM excluded.content_hash
        OR t.last_seen_at < excluded.last_seen_at - $1::interval
     RETURNING t.*, (t.xmax = 0) AS inserted
 ),
@@ -95,7 +107,7 @@ WITH gone AS (
     WHERE t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.vendor_deleted_at IS NULL
       AND ($4::timestamptz IS NULL OR t.start_time >= $4)
       AND ($5::timestamptz IS NULL OR t.start_time < $5)
-      AND NOT EXISTS (SELECT 1 FROM stage_tasks AS s WHERE s.task_id = t.task_id)
+      AND NOT EXISTS (SELECT 1 FROM stage_seen AS s WHERE s.task_id = t.task_id)
       AND t.task_id <> ALL($8::text[])
     RETURNING t.vendor, t.account, t.api, t.task_id, t.status
 )

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError
 from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import UtcTime, describe
+from pipeline.validation import UtcTime, validate
 from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
@@ -88,11 +88,9 @@ class PullStreamTasks:
             yield records
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
-        try:
-            task = PullStreamTask.model_validate(raw)
-        except ValidationError as exc:
-            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
-            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        task = validate(PullStreamTask, raw)
+        if isinstance(task, Rejection):
+            return task
         return Task(
             task_id=task.TaskId,
             kind=Kind.PULL_STREAM,

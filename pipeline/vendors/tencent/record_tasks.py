@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import MAX_UNIX_SECONDS, describe
+from pipeline.validation import MAX_UNIX_SECONDS, validate
 from pipeline.windows import Window, WindowRules
 
 # Tencent returns a task only when its start AND end lie inside the window; tasks last at most
@@ -86,11 +86,9 @@ class RecordTasks:
             tokens_seen.add(token)
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
-        try:
-            task = RecordTask.model_validate(raw)
-        except ValidationError as exc:
-            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
-            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        task = validate(RecordTask, raw)
+        if isinstance(task, Rejection):
+            return task
         if task.EndTime < task.StartTime:
             return Rejection("EndTime: before StartTime", raw, task.TaskId)
         return Task(

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.signing import canonical_headers, hmac_sha256, sha256_hex
+from pipeline.signing import Signed, canonical_headers, hmac_sha256, sha256_hex
 
 ALGORITHM = "TC3-HMAC-SHA256"
-
-
-@dataclass(frozen=True, slots=True)
-class Signed:
-    """The intermediate values and result of one signature, kept for tests and the sandbox."""
-
-    canonical_request: str
-    string_to_sign: str
-    credential_scope: str
-    signature: str
-    authorization: str
 
 
 def utc_date(timestamp: int) -> str:

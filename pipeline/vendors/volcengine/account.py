@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
-
-from pipeline.vendors.base import AccountBase, NonEmpty
+from pipeline.vendors.base import AccountBase, NonEmpty, Secret
 
 
 class VolcengineAccount(AccountBase):
@@ -14,13 +12,6 @@ class VolcengineAccount(AccountBase):
 
     vendor: Literal["volcengine"]
     access_key_id: NonEmpty
-    secret_access_key: SecretStr
+    secret_access_key: Secret
     region: NonEmpty = "cn-north-1"
     endpoint: NonEmpty = "https://live.volcengineapi.com"
-
-    @field_validator("secret_access_key")
-    @classmethod
-    def _not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value

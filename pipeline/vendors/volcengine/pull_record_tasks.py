@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError, SourceError
 from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import UtcTime, describe
+from pipeline.validation import UtcTime, validate
 from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
@@ -105,11 +105,9 @@ class PullRecordTasks:
         return {**record, **{f: detail[f] for f in missing if f in detail}}
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
-        try:
-            task = PullRecordTask.model_validate(raw)
-        except ValidationError as exc:
-            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
-            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        task = validate(PullRecordTask, raw)
+        if isinstance(task, Rejection):
+            return task
         return Task(
             task_id=task.TaskId,
             kind=Kind.RECORD,

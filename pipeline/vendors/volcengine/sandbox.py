@@ -17,20 +17,17 @@ n-th request to `action` that gets past the routing, signature and rate checks i
 from __future__ import annotations
 
 import copy
-import json
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
 
-from pipeline.sandbox.faults import TRANSPORT_FAULTS, FaultKind, FaultPlan, transport_fault
-from pipeline.sandbox.log import OK, Refusal, RequestLog, RequestRecord
-from pipeline.sandbox.ratelimit import RateLimiter
-from pipeline.sandbox.server import SandboxServer
+from pipeline.sandbox.faults import FaultKind, FaultPlan
+from pipeline.sandbox.log import Refusal
+from pipeline.sandbox.twin import Twin
 from pipeline.vendors.volcengine import signer
 from pipeline.vendors.volcengine.sandbox_auth import authenticate, claimed_id
 from pipeline.vendors.volcengine.sandbox_tasks import (
@@ -59,19 +56,20 @@ ERRORS: Mapping[str, tuple[int, int | None]] = {
     "FlowLimitExceeded": (429, 100018),
     "InternalError": (500, 100014),
 }
-_ENVELOPE_FAULTS: Mapping[FaultKind | None, tuple[str, str]] = {
+_ENVELOPE_FAULTS: Mapping[FaultKind, tuple[str, str]] = {
     FaultKind.INTERNAL_ERROR: ("CommonErr", "Unclassified error, please retry."),
     FaultKind.RATE_LIMIT: ("FlowLimitExceeded", "Flow limit exceeded, please retry later."),
     FaultKind.SIGNATURE_EXPIRED: ("InvalidTimestamp", "The signature has expired."),
 }
 _BEIJING = timezone(timedelta(hours=8))
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-Hook = Callable[["VolcengineSandbox"], object]
 
-
-class VolcengineSandbox:
+class VolcengineSandbox(Twin):
     """Volcengine's Live OpenAPI as a real HTTP server: pull-record tasks, faults, a log."""
+
+    envelope_faults = _ENVELOPE_FAULTS
+    not_an_object = ("InvalidParam.BindError", f"{BIND_ERROR}: the body is not an object.")
+    charset = "utf-8"
 
     def __init__(
         self,
@@ -90,13 +88,14 @@ class VolcengineSandbox:
         ordering(order, shuffle_seed)  # refuses an unknown order now rather than per request
         if get_shape not in GET_SHAPES:
             raise ValueError(f"get_shape must be one of {sorted(GET_SHAPES)}, not {get_shape!r}")
-        self._credentials = dict(credentials)
-        self.clock = clock
-        """Volcengine's clock, Unix seconds: X-Date checks and new tasks' times use it."""
-        self.limiter = RateLimiter(
-            DEFAULT_RATES if rate_limits is None else rate_limits, clock=monotonic
+        super().__init__(
+            actions={"ListPullRecordTask": self._list, "GetPullRecordTask": self._get},
+            rates=DEFAULT_RATES if rate_limits is None else rate_limits,
+            clock=clock,
+            monotonic=monotonic,
+            faults=faults,
         )
-        self.faults = faults or FaultPlan.none()
+        self._credentials = dict(credentials)
         self.order = order
         self.shuffle_seed = shuffle_seed
         self.list_omits = list_omits
@@ -104,24 +103,7 @@ class VolcengineSandbox:
         self.get_shape = get_shape
         """"flat" (the doc pages' `Result`) or "detail" (the Go SDK's `Result.TaskDetail`)."""
         self.max_page_size = max_page_size
-        self.requests = RequestLog()
         self.tasks: dict[str, dict[str, Any]] = {}
-        self.actions: dict[str, Handler] = {
-            "ListPullRecordTask": self._list,
-            "GetPullRecordTask": self._get,
-        }
-        self._hooks: dict[tuple[str, int], list[Hook]] = {}
-        self._handled: Counter[str] = Counter()
-
-    def make_app(self) -> web.Application:
-        """A fresh aiohttp application serving `POST /`."""
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        return app
-
-    def serve(self) -> SandboxServer:
-        """A loopback server for this twin, to use as `async with sandbox.serve() as server`."""
-        return SandboxServer(self.make_app())
 
     def add_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store tasks as CreatePullRecordTask would have (replacing equal TaskIds).
@@ -147,72 +129,41 @@ class VolcengineSandbox:
         """Every stored task in the order the list answers them."""
         return sorted(self.tasks.values(), key=ordering(self.order, self.shuffle_seed))
 
-    def on_request(self, action: str, n: int, callback: Hook) -> None:
-        """Run `callback(self)` just before answering the n-th handled request to `action`.
+    def _action(self, request: web.Request) -> str:
+        return request.query.get("Action", "")
 
-        Counted from 1 over the requests that reach the action's handler: refused routes and
-        signatures, rate-limited, unparsable and envelope-faulted requests do not count;
-        transport-faulted ones do (the server did the work, the answer was lost on the way).
-        """
-        self._hooks.setdefault((action, n), []).append(callback)
+    def _account(self, request: web.Request) -> str:
+        return claimed_id(request.headers.get("Authorization", ""))
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        metadata = self._metadata(request)
-        params = _json_object(body)
-        fault = self.faults.draw(metadata["Action"])
-        if fault in _ENVELOPE_FAULTS:
-            code, message = _ENVELOPE_FAULTS[fault]
-            outcome, (status, payload) = str(fault), _error(metadata, code, message)
-        else:
-            outcome, status, payload = self._answer(request, body, params, metadata)
-        claimed = claimed_id(request.headers.get("Authorization", ""))
-        record = RequestRecord(metadata["Action"], params or {}, outcome, self.clock(), claimed)
-        self.requests.append(record)
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        if fault is not None and fault in TRANSPORT_FAULTS:
-            slow = self.faults.slow_seconds
-            return await transport_fault(request, fault, data, slow_seconds=slow)
-        return web.Response(
-            status=status, body=data, content_type="application/json", charset="utf-8"
-        )
+    def _admit(self, request: web.Request, body: bytes) -> tuple[str, Hashable]:
+        """Routing before the signature; limited per AccessKeyId."""
+        action = self._route(request)
+        return action, authenticate(request, body, self._credentials, now=self.clock())
 
-    def _answer(
-        self,
-        request: web.Request,
-        body: bytes,
-        params: dict[str, Any] | None,
-        metadata: dict[str, str],
-    ) -> tuple[str, int, dict[str, Any]]:
-        """The outcome, HTTP status and envelope of a request that drew no envelope fault."""
-        try:
-            action, handler = self._route(request)
-            access_key = authenticate(request, body, self._credentials, now=self.clock())
-            if not self.limiter.allow(action, access_key):
-                raise Refusal("FlowLimitExceeded", "Flow limit exceeded, please retry later.")
-            if params is None:
-                raise Refusal("InvalidParam.BindError", f"{BIND_ERROR}: the body is not an object.")
-            self._handled[action] += 1
-            for callback in self._hooks.pop((action, self._handled[action]), []):
-                callback(self)
-            result = handler(params)
-        except Refusal as refusal:
-            return (refusal.code, *_error(metadata, refusal.code, refusal.message))
-        return OK, 200, {"ResponseMetadata": metadata, "Result": result}
-
-    def _route(self, request: web.Request) -> tuple[str, Handler]:
-        """The action and its handler; Action and Version count only in the query."""
+    def _route(self, request: web.Request) -> str:
+        """The action; Action and Version count only in the query."""
         for name in ("Action", "Version"):
             if not request.query.get(name):
                 raise Refusal("MissingParameter", f"The query parameter `{name}` is missing.")
         action, version = request.query["Action"], request.query["Version"]
-        handler = self.actions.get(action)
-        if handler is None or version != VERSION:
+        if action not in self.actions or version != VERSION:
             raise Refusal(
                 "InvalidActionOrVersion",
                 f"Could not find operation {action} for version {version}.",
             )
-        return action, handler
+        return action
+
+    def _error(self, request: web.Request, code: str, message: str) -> tuple[int, dict[str, Any]]:
+        """`ResponseMetadata.Error` without `Result`, at the HTTP status of the contract."""
+        status, code_n = ERRORS[code]
+        error = {"CodeN": code_n} if code_n is not None else {}
+        metadata = self._metadata(request)
+        return status, {
+            "ResponseMetadata": {**metadata, "Error": {**error, "Code": code, "Message": message}}
+        }
+
+    def _success(self, request: web.Request, result: dict[str, Any]) -> dict[str, Any]:
+        return {"ResponseMetadata": self._metadata(request), "Result": result}
 
     def _metadata(self, request: web.Request) -> dict[str, str]:
         stamp = datetime.fromtimestamp(self.clock(), _BEIJING).strftime("%Y%m%d%H%M%S")
@@ -231,20 +182,3 @@ class VolcengineSandbox:
 
     def _get(self, params: dict[str, Any]) -> dict[str, Any]:
         return get_pull_record_task(params, self.tasks, shape=self.get_shape)
-
-
-def _error(metadata: dict[str, str], code: str, message: str) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and the envelope of an error: `ResponseMetadata.Error`, no `Result`."""
-    status, code_n = ERRORS[code]
-    error = {"CodeN": code_n} if code_n is not None else {}
-    return status, {
-        "ResponseMetadata": {**metadata, "Error": {**error, "Code": code, "Message": message}}
-    }
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if isinstance(decoded, dict) else None

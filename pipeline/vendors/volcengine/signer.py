@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from pipeline.signing import canonical_headers, hmac_sha256, sha256_hex
+from pipeline.signing import Signed, canonical_headers, hmac_sha256, sha256_hex
 
 ALGORITHM = "HMAC-SHA256"
 REGION = "cn-north-1"
 SERVICE = "live"
-
-
-@dataclass(frozen=True, slots=True)
-class Signed:
-    """The intermediate values and result of one signature, kept for tests and the sandbox."""
-
-    canonical_request: str
-    string_to_sign: str
-    credential_scope: str
-    signature: str
-    authorization: str
 
 
 def x_date(unix_time: float) -> str:

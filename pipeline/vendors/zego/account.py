@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field
 
-from pipeline.vendors.base import AccountBase, NonEmpty
+from pipeline.vendors.base import AccountBase, NonEmpty, Secret
 
 
 class ZegoAccount(AccountBase):
@@ -14,12 +14,5 @@ class ZegoAccount(AccountBase):
 
     vendor: Literal["zego"]
     app_id: Annotated[int, Field(gt=0)]
-    server_secret: SecretStr
+    server_secret: Secret
     endpoint: NonEmpty = "https://cloudrecord-api.zego.im"
-
-    @field_validator("server_secret")
-    @classmethod
-    def _not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value

@@ -16,25 +16,16 @@ n-th request to `action` that gets past the gateway and rate checks is answered.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from pipeline.sandbox.faults import TRANSPORT_FAULTS, FaultKind, FaultPlan, transport_fault
-from pipeline.sandbox.log import OK, Refusal, RequestLog, RequestRecord
-from pipeline.sandbox.ratelimit import RateLimiter
-from pipeline.sandbox.server import SandboxServer
-from pipeline.vendors.zego.sandbox_auth import (
-    SIGNATURE_EXPIRED,
-    check_gateway,
-    claimed_app_id,
-    refusal,
-)
+from pipeline.sandbox.faults import FaultKind, FaultPlan
+from pipeline.sandbox.twin import Twin
+from pipeline.vendors.zego.sandbox_auth import SIGNATURE_EXPIRED, check_gateway, claimed_app_id
 from pipeline.vendors.zego.sandbox_tasks import (
     DEFAULT_PAGE_SIZE,
     INVALID_PARAMETER,
@@ -48,18 +39,19 @@ SYSTEM_ERROR = 300010000
 TASK_FIELDS = frozenset({"TaskId", "RoomId", "RecordBeginTimestamp", "Status"})
 TASK_STATUSES = frozenset({1, 2, 3, 4, 5})
 _RATE_MESSAGE = "Request rate over the limit: check the QPS limit of the API."
-_ENVELOPE_FAULTS: Mapping[FaultKind | None, tuple[int, str]] = {
+_ENVELOPE_FAULTS: Mapping[FaultKind, tuple[int, str]] = {
     FaultKind.INTERNAL_ERROR: (SYSTEM_ERROR, "System error."),
     FaultKind.RATE_LIMIT: (RATE_LIMITED, _RATE_MESSAGE),
     FaultKind.SIGNATURE_EXPIRED: (SIGNATURE_EXPIRED, "Signature expired."),
 }
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-Hook = Callable[["ZegoSandbox"], object]
 
-
-class ZegoSandbox:
+class ZegoSandbox(Twin):
     """ZEGO's DescribeTasks as a real HTTP server: rules, recording tasks, faults, a log."""
+
+    envelope_faults = _ENVELOPE_FAULTS
+    not_an_object = (INVALID_PARAMETER, "The request body is not a JSON object.")
+    charset = "utf-8"
 
     def __init__(
         self,
@@ -74,30 +66,17 @@ class ZegoSandbox:
     ) -> None:
         if list_key not in LIST_KEYS:
             raise ValueError(f"list_key must be one of {sorted(LIST_KEYS)}, not {list_key!r}")
-        self._credentials = dict(credentials)
-        self.clock = clock
-        """ZEGO's clock, Unix seconds: the 3-day rule and the 10-minute signature check use it."""
-        self.limiter = RateLimiter(
-            DEFAULT_RATES if rate_limits is None else rate_limits, clock=monotonic
+        super().__init__(
+            actions={"DescribeTasks": self._describe_tasks},
+            rates=DEFAULT_RATES if rate_limits is None else rate_limits,
+            clock=clock,
+            monotonic=monotonic,
+            faults=faults,
         )
-        self.faults = faults or FaultPlan.none()
+        self._credentials = dict(credentials)
         self.list_key = list_key
         self.page_size_max = page_size_max
-        self.requests = RequestLog()
         self.tasks: dict[str, dict[str, Any]] = {}
-        self.actions: dict[str, Handler] = {"DescribeTasks": self._describe_tasks}
-        self._hooks: dict[tuple[str, int], list[Hook]] = {}
-        self._handled: Counter[str] = Counter()
-
-    def make_app(self) -> web.Application:
-        """A fresh aiohttp application serving `POST /`."""
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        return app
-
-    def serve(self) -> SandboxServer:
-        """A loopback server for this twin, to use as `async with sandbox.serve() as server`."""
-        return SandboxServer(self.make_app())
 
     def add_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store tasks as StartRecord would have (replacing equal TaskIds).
@@ -116,50 +95,22 @@ class ZegoSandbox:
         _check_status(status)
         self.tasks[task_id]["Status"] = status
 
-    def on_request(self, action: str, n: int, callback: Hook) -> None:
-        """Run `callback(self)` just before answering the n-th handled request to `action`.
+    def _action(self, request: web.Request) -> str:
+        return request.query.get("Action", "")
 
-        Counted from 1 over the requests that reach the action's handler: gateway refusals,
-        rate-limited, unparsable and envelope-faulted requests do not count; transport-faulted
-        ones do (the server did the work, the answer was lost on the way).
-        """
-        self._hooks.setdefault((action, n), []).append(callback)
+    def _account(self, request: web.Request) -> str:
+        return claimed_app_id(request.query)
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        query = request.query
-        action = query.get("Action", "")
-        params = _json_object(body)
-        fault = self.faults.draw(action)
-        if fault in _ENVELOPE_FAULTS:
-            outcome, payload = str(fault), _envelope(*_ENVELOPE_FAULTS[fault])
-        else:
-            outcome, payload = self._answer(query, params)
-        record = RequestRecord(action, params or {}, outcome, self.clock(), claimed_app_id(query))
-        self.requests.append(record)
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        if fault is not None and fault in TRANSPORT_FAULTS:
-            slow = self.faults.slow_seconds
-            return await transport_fault(request, fault, data, slow_seconds=slow)
-        return web.Response(body=data, content_type="application/json", charset="utf-8")
+    def _admit(self, request: web.Request, body: bytes) -> tuple[str, Hashable]:
+        """The gateway's checks of the query (sandbox_auth.py); limited per AppId."""
+        return check_gateway(request.query, self.actions, self._credentials, now=self.clock())
 
-    def _answer(
-        self, query: Mapping[str, str], params: dict[str, Any] | None
-    ) -> tuple[str, dict[str, Any]]:
-        """The outcome and the envelope of a request that drew no envelope fault."""
-        try:
-            action, app_id = check_gateway(query, self.actions, self._credentials, now=self.clock())
-            if not self.limiter.allow(action, app_id):
-                raise refusal(RATE_LIMITED, _RATE_MESSAGE)
-            if params is None:
-                raise refusal(INVALID_PARAMETER, "The request body is not a JSON object.")
-            self._handled[action] += 1
-            for callback in self._hooks.pop((action, self._handled[action]), []):
-                callback(self)
-            data = self.actions[action](params)
-        except Refusal as refused:
-            return refused.code, _envelope(int(refused.code), refused.message)
-        return OK, {**_envelope(0, "succeed"), "Data": data}
+    def _error(self, request: web.Request, code: str, message: str) -> tuple[int, dict[str, Any]]:
+        # ZEGO documents no HTTP status for failures: every answer is 200, the failure in `Code`.
+        return 200, _envelope(int(code), message)
+
+    def _success(self, request: web.Request, result: dict[str, Any]) -> dict[str, Any]:
+        return {**_envelope(0, "succeed"), "Data": result}
 
     def _describe_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
         return describe_tasks(
@@ -178,11 +129,3 @@ def _envelope(code: int, message: str) -> dict[str, Any]:
 def _check_status(status: object) -> None:
     if status not in TASK_STATUSES or isinstance(status, bool):
         raise ValueError(f"a task's Status is 1..5, not {status!r}")
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if isinstance(decoded, dict) else None

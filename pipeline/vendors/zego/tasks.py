@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError, PartialListing
 from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
-from pipeline.validation import MAX_UNIX_SECONDS, describe
+from pipeline.validation import MAX_UNIX_SECONDS, validate
 from pipeline.windows import Window, WindowRules
 
 # ZEGO answers for the last 3 days only (on its clock), in windows of at most 3 days, and
@@ -105,11 +105,9 @@ class DescribeTasks:
             raise partial
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
-        try:
-            task = ZegoTask.model_validate(raw)
-        except ValidationError as exc:
-            task_id = raw.get("TaskId") if isinstance(raw, dict) else None
-            return Rejection(describe(exc), raw, task_id if isinstance(task_id, str) else None)
+        task = validate(ZegoTask, raw)
+        if isinstance(task, Rejection):
+            return task
         return Task(
             task_id=task.TaskId,
             kind=Kind.RECORD,
