@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -14,12 +15,11 @@ from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.sandbox.server import SandboxServer
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.vendors.tencent.signer import sign
+from tests.sandbox_clients import SECRET_ID, SECRET_KEY, tencent_call, tencent_post, tencent_request
 from tests.vectors import load_vectors
 
 NOW = 1_700_000_000  # 2023-11-14T22:13:20Z, already 2023-11-15 in Beijing
 DAY = 86_400
-SECRET_ID, SECRET_KEY = "AKIDSANDBOX", "secretSANDBOX"
 WINDOW = (NOW - 3 * DAY, NOW - 2 * DAY)
 
 
@@ -32,46 +32,8 @@ def _many(count: int) -> list[dict[str, Any]]:
     return [_task(f"t{i:02d}", WINDOW[0] + i, WINDOW[0] + 60 + i) for i in range(count)]
 
 
-def _request(
-    url: str,
-    params: dict[str, Any],
-    *,
-    timestamp: int = NOW,
-    secret_id: str = SECRET_ID,
-    headers: dict[str, str] | None = None,
-) -> tuple[dict[str, str], bytes]:
-    """Headers and body of a DescribeRecordTask call signed the way the SDK signs it."""
-    body = json.dumps(params).encode("utf-8")
-    host = url.removeprefix("http://")
-    signed = sign(
-        secret_id=secret_id,
-        secret_key=SECRET_KEY,
-        service="live",
-        timestamp=timestamp,
-        signed_headers={"Content-Type": "application/json", "Host": host},
-        body=body,
-    )
-    sent = {
-        "Authorization": signed.authorization,
-        "Content-Type": "application/json",
-        "Host": host,
-        "X-TC-Action": "DescribeRecordTask",
-        "X-TC-Version": "2018-08-01",
-        "X-TC-Region": "ap-guangzhou",
-        "X-TC-Timestamp": str(timestamp),
-    }
-    return {**sent, **(headers or {})}, body
-
-
-async def _post(session: aiohttp.ClientSession, url: str, headers: dict, body: bytes) -> dict:
-    async with session.post(url + "/", data=body, headers=headers) as response:
-        assert response.status == 200
-        return (await response.json())["Response"]
-
-
-async def _call(session: aiohttp.ClientSession, url: str, params: dict, **options: Any) -> dict:
-    headers, body = _request(url, params, **options)
-    return await _post(session, url, headers, body)
+_request = partial(tencent_request, action="DescribeRecordTask", timestamp=NOW)
+_call = partial(tencent_call, action="DescribeRecordTask", timestamp=NOW)
 
 
 def _window(**extra: Any) -> dict[str, Any]:
@@ -140,21 +102,21 @@ async def test_request_captured_from_the_official_sdk_passes_the_signature_check
     )
     async with twin.serve() as server:
         body = given["body"].encode("utf-8")
-        answer = await _post(session, server.url, expected["request_headers"], body)
+        answer = await tencent_post(session, server.url, expected["request_headers"], body)
     assert not answer.get("Error", {}).get("Code", "").startswith("AuthFailure")
 
 
 async def test_body_other_than_the_signed_one_fails_the_signature(url, session) -> None:
     headers, _ = _request(url, _window())
     tampered = json.dumps(_window(StreamName="other")).encode()
-    answer = await _post(session, url, headers, tampered)
+    answer = await tencent_post(session, url, headers, tampered)
     assert answer["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
 async def test_reserialized_body_fails_the_signature(url, session) -> None:
     headers, body = _request(url, _window())
     compact = json.dumps(json.loads(body), separators=(",", ":")).encode()
-    answer = await _post(session, url, headers, compact)
+    answer = await tencent_post(session, url, headers, compact)
     assert answer["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
@@ -171,7 +133,7 @@ async def test_timestamp_within_five_minutes_is_accepted(url, session) -> None:
 async def test_credential_date_must_be_the_utc_date(url, session) -> None:
     headers, body = _request(url, _window())
     beijing = headers["Authorization"].replace("2023-11-14", "2023-11-15")
-    answer = await _post(session, url, {**headers, "Authorization": beijing}, body)
+    answer = await tencent_post(session, url, {**headers, "Authorization": beijing}, body)
     assert answer["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
@@ -315,9 +277,9 @@ async def test_scripted_faults_come_in_order(sandbox, url, session) -> None:
     with pytest.raises(aiohttp.ClientPayloadError):
         async with session.post(url + "/", data=body, headers=headers) as response:
             await response.read()
-    answer = await _post(session, url, headers, body)
+    answer = await tencent_post(session, url, headers, body)
     assert answer["Error"]["Code"] == "InternalError"
-    assert "Error" not in await _post(session, url, headers, body)
+    assert "Error" not in await tencent_post(session, url, headers, body)
     assert [r.outcome for r in sandbox.requests] == ["http_5xx", "reset", "internal_error", "ok"]
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -15,51 +15,16 @@ import pytest
 
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.vendors.tencent.signer import sign
+from tests.sandbox_clients import SECRET_ID, SECRET_KEY, tencent_call, tencent_post
 from tests.vectors import load_vectors
 
 NOW = 1_700_000_000  # 2023-11-14T22:13:20Z
 DAY = 86_400
 ACTION = "DescribeLivePullStreamTasks"
-SECRET_ID, SECRET_KEY = "AKIDSANDBOX", "secretSANDBOX"
 COUNT = 45
 
 
-def _request(
-    url: str, params: dict[str, Any], *, region: str = "ap-guangzhou"
-) -> tuple[dict[str, str], bytes]:
-    """Headers and body of a DescribeLivePullStreamTasks call signed the way the SDK signs it."""
-    body = json.dumps(params).encode("utf-8")
-    host = url.removeprefix("http://")
-    signed = sign(
-        secret_id=SECRET_ID,
-        secret_key=SECRET_KEY,
-        service="live",
-        timestamp=NOW,
-        signed_headers={"Content-Type": "application/json", "Host": host},
-        body=body,
-    )
-    headers = {
-        "Authorization": signed.authorization,
-        "Content-Type": "application/json",
-        "Host": host,
-        "X-TC-Action": ACTION,
-        "X-TC-Version": "2018-08-01",
-        "X-TC-Region": region,
-        "X-TC-Timestamp": str(NOW),
-    }
-    return headers, body
-
-
-async def _post(session: aiohttp.ClientSession, url: str, headers: dict, body: bytes) -> dict:
-    async with session.post(url + "/", data=body, headers=headers) as response:
-        assert response.status == 200
-        return (await response.json())["Response"]
-
-
-async def _call(session: aiohttp.ClientSession, url: str, params: dict, **options: Any) -> dict:
-    headers, body = _request(url, params, **options)
-    return await _post(session, url, headers, body)
+_call = partial(tencent_call, action=ACTION, timestamp=NOW)
 
 
 async def _naive_scan(session: aiohttp.ClientSession, url: str) -> list[str]:
@@ -242,7 +207,7 @@ async def test_request_captured_from_the_official_sdk_is_answered(session) -> No
     )
     async with twin.serve() as server:
         body = given["body"].encode("utf-8")
-        answer = await _post(session, server.url, expected["request_headers"], body)
+        answer = await tencent_post(session, server.url, expected["request_headers"], body)
     assert (answer["TaskInfos"], answer["PageSize"]) == ([], 20)
 
 
