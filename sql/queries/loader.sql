@@ -30,9 +30,12 @@ CREATE INDEX IF NOT EXISTS stage_seen_task_id_idx ON stage_seen (task_id);
 
 -- name: stored_task_state
 -- What staging compares a batch against. $1 vendor, $2 account, $3 api, $4 task ids.
-SELECT task_id, content_hash, last_seen_at, vendor_deleted_at IS NOT NULL AS deleted
-FROM tasks
-WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = ANY($4::text[]);
+-- A join on the unnested ids, so each id is one primary-key lookup: `task_id = ANY($4)` can
+-- turn into a scan of the whole table that tests every row against every id.
+SELECT t.task_id, t.content_hash, t.last_seen_at, t.vendor_deleted_at IS NOT NULL AS deleted
+FROM unnest($4::text[]) AS ids(task_id)
+JOIN tasks AS t
+  ON t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.task_id = ids.task_id;
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
