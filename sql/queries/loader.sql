@@ -30,12 +30,17 @@ CREATE INDEX IF NOT EXISTS stage_seen_task_id_idx ON stage_seen (task_id);
 
 -- name: stored_task_state
 -- What staging compares a batch against. $1 vendor, $2 account, $3 api, $4 task ids.
--- A join on the unnested ids, so each id is one primary-key lookup: `task_id = ANY($4)` can
--- turn into a scan of the whole table that tests every row against every id.
-SELECT t.task_id, t.content_hash, t.last_seen_at, t.vendor_deleted_at IS NOT NULL AS deleted
+-- One primary-key lookup per id, whatever the statistics say: the LIMIT keeps the planner
+-- from turning the lateral lookup into a join that reads the source's every row (a large
+-- load runs before autovacuum has counted its rows).
+SELECT ids.task_id, t.content_hash, t.last_seen_at, t.vendor_deleted_at IS NOT NULL AS deleted
 FROM unnest($4::text[]) AS ids(task_id)
-JOIN tasks AS t
-  ON t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.task_id = ids.task_id;
+CROSS JOIN LATERAL (
+    SELECT content_hash, last_seen_at, vendor_deleted_at
+    FROM tasks
+    WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = ids.task_id
+    LIMIT 1
+) AS t;
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
