@@ -11,9 +11,12 @@ from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import fast_settings, tencent_account
 from tests.runs import backfill_all, reachable, run, stored_ids
 
+# Window loads hold their transaction open between pages ("idle in transaction"); planning and
+# run bookkeeping run in autocommit, so this kills window loads only.
 KILL_OPEN_TRANSACTIONS = """
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND state IN ('idle in transaction', 'active') AND query ILIKE '%stage%'
 """
 
 
