@@ -71,3 +71,16 @@ async def test_concurrent_migrations_apply_each_file_once(pg_server: str) -> Non
         for c in conns:
             await c.close()
         await _admin(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_a_migration_edited_after_it_was_applied_stops_the_command(db_url: str) -> None:
+    from pipeline.db.sqlfiles import Migration
+    from pipeline.errors import DatabaseError
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        edited = Migration(migrations()[0].version, migrations()[0].sql + "\n-- edited\n")
+        with pytest.raises(DatabaseError, match="changed after this database applied it"):
+            await migrate(conn, [edited])
+    finally:
+        await conn.close()

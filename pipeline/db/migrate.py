@@ -6,6 +6,7 @@ import asyncpg
 import structlog
 
 from pipeline.db.sqlfiles import Migration, migrations, query
+from pipeline.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +23,11 @@ async def migrate(conn: asyncpg.Connection, pending: list[Migration] | None = No
         for migration in migrations() if pending is None else pending:
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
-                    log.warning("migrate.changed_after_release", version=migration.version)
+                    # Released migrations are never edited: the schema cannot be trusted.
+                    raise DatabaseError(
+                        f"migration {migration.version} changed after this database applied it; "
+                        "restore the released file or migrate a fresh database"
+                    )
                 continue
             async with conn.transaction():
                 await conn.execute(migration.sql)
