@@ -61,18 +61,25 @@ async def migrated_template(url: str) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def scratch_pool(url: str, template: str, size: int = 8) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh clone of `template`, dropped when the block ends."""
+async def scratch_database(url: str, template: str) -> AsyncIterator[str]:
+    """The URL of a fresh clone of `template`, dropped when the block ends."""
     name = f"pipeline_bench_{uuid.uuid4().hex[:10]}"
     await _admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
-        pool = await asyncpg.create_pool(with_database(url, name), min_size=1, max_size=size)
+        yield with_database(url, name)
+    finally:
+        await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_pool(url: str, template: str, size: int = 8) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh clone of `template`, dropped when the block ends."""
+    async with scratch_database(url, template) as database:
+        pool = await asyncpg.create_pool(database, min_size=1, max_size=size)
         try:
             yield pool
         finally:
             await pool.close()
-    finally:
-        await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def checkpoint(pool: asyncpg.Pool) -> None:

@@ -1,56 +1,42 @@
-"""Loader throughput: our staged merge against a plain executemany upsert and a bare COPY."""
+"""Loader throughput: our staged merge against a plain executemany upsert and a bare COPY.
+
+Besides the time, each scenario records where it went: for our Loader the staging (rows turned
+into COPY records and copied into the temporary table) apart from the merge, and for every
+scenario this process's CPU, the database backend's CPU and the WAL the server wrote.
+"""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from time import perf_counter
-from typing import Any, TypeVar
+from time import perf_counter, process_time
+from typing import Any
 
 import asyncpg
 
 from benchmarks.database import checkpoint, scratch_pool, sql
-from pipeline.db.loader import LoadCounts, Loader, SourceKey
-from pipeline.model import Status, Task
-from pipeline.vendors.tencent.fakedata import generate_record_tasks
-from pipeline.vendors.tencent.record_tasks import RecordTasks
-
-KEY = SourceKey("tencent", "bench", "DescribeRecordTask")
-TASK_COLUMNS = (
-    "vendor",
-    "account",
-    "api",
-    "task_id",
-    "kind",
-    "domain",
-    "app",
-    "stream",
-    "room_id",
-    "status",
-    "vendor_status",
-    "start_time",
-    "end_time",
-    "raw",
-    "first_seen_at",
-    "last_seen_at",
+from benchmarks.loader_data import (
+    KEY,
+    TASK_COLUMNS,
+    LoaderConfig,
+    chunks,
+    make_tasks,
+    task_row,
+    with_changes,
 )
-DAYS_BACK, DAYS_AHEAD = 90, 7
-T = TypeVar("T")
+from benchmarks.server_usage import ServerUsage, usage_mark, usage_since
+from pipeline.db.loader import LoadCounts, Loader
+from pipeline.model import Task
 
 
-@dataclass(frozen=True, slots=True)
-class LoaderConfig:
-    """How many rows, in which windows and pages, and which share of them a reload changes."""
+@dataclass(slots=True)
+class StepOutcome:
+    """What a step reports: the Loader's counts, and seconds per phase where it has phases."""
 
-    rows: int = 200_000
-    window_rows: int = 20_000
-    page_rows: int = 100
-    change_every: int = 10
-    seed: int = 7
+    counts: LoadCounts | None = None
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +46,9 @@ class Measurement:
     name: str
     rows: int
     seconds: float
+    client_cpu_seconds: float
+    server: ServerUsage
+    phases: dict[str, float]
     inserted: int | None = None
     changed: int | None = None
     history_rows: int | None = None
@@ -69,85 +58,48 @@ class Measurement:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
-def make_tasks(config: LoaderConfig, now: datetime) -> list[Task]:
-    """`config.rows` synthetic record tasks, normalized as the pipeline would, by start time."""
-    per_day = math.ceil(config.rows / (DAYS_BACK + DAYS_AHEAD))
-    raws = generate_record_tasks(int(now.timestamp()), DAYS_BACK, DAYS_AHEAD, per_day, config.seed)
-    source = RecordTasks()
-    tasks = [source.normalize(raw, now) for raw in raws[: config.rows]]
-    return [t for t in tasks if isinstance(t, Task)]
-
-
-def with_changes(tasks: Sequence[Task], every: int) -> list[Task]:
-    """`tasks` where every `every`-th one was stopped (or stopped a second later than it was)."""
-    return [_stopped(t) if i % every == 0 else t for i, t in enumerate(tasks)]
-
-
-def _stopped(task: Task) -> Task:
-    stopped = int(task.raw.get("Stopped") or task.raw["StartTime"]) + 1
-    return replace(task, status=Status.STOPPED, raw={**task.raw, "Stopped": stopped})
-
-
-def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _task_row(task: Task, seen_at: datetime) -> tuple:
-    """A tasks row as the baselines send it, raw serialized the way the Loader does."""
-    return (
-        KEY.vendor,
-        KEY.account,
-        KEY.api,
-        task.task_id,
-        task.kind.value,
-        task.domain,
-        task.app,
-        task.stream,
-        task.room_id,
-        task.status.value,
-        task.vendor_status,
-        task.start_time,
-        task.end_time,
-        json.dumps(task.raw, ensure_ascii=False),
-        seen_at,
-    )
-
-
 async def load_with_loader(
     pool: asyncpg.Pool, tasks: Sequence[Task], seen_at: datetime, config: LoaderConfig
-) -> LoadCounts:
+) -> StepOutcome:
     """Our Loader as the pipeline drives it: one window transaction, staged page by page."""
-    loader, total = Loader(pool), LoadCounts()
-    for window in _chunks(tasks, config.window_rows):
+    loader, outcome = Loader(pool), StepOutcome(LoadCounts(), {"stage": 0.0, "merge": 0.0})
+    assert outcome.counts is not None
+    for window in chunks(tasks, config.window_rows):
         async with loader.window(KEY) as load:
-            for page in _chunks(window, config.page_rows):
+            start = perf_counter()
+            for page in chunks(window, config.page_rows):
                 await load.add(page, (), seen_at)
-            total.add(await load.finish(None, seen_at))
-    return total
+            staged = perf_counter()
+            outcome.counts.add(await load.finish(None, seen_at))
+            outcome.phases["stage"] += staged - start
+            outcome.phases["merge"] += perf_counter() - staged
+    return outcome
 
 
 async def upsert_with_executemany(
     pool: asyncpg.Pool, tasks: Sequence[Task], seen_at: datetime, config: LoaderConfig
-) -> None:
+) -> StepOutcome:
     """The plain baseline: executemany of a row-at-a-time upsert, one transaction per window."""
     async with pool.acquire() as conn:
-        for window in _chunks(tasks, config.window_rows):
+        for window in chunks(tasks, config.window_rows):
             async with conn.transaction():
-                await conn.executemany(sql("upsert_task"), [_task_row(t, seen_at) for t in window])
+                await conn.executemany(sql("upsert_task"), [task_row(t, seen_at) for t in window])
+    return StepOutcome()
 
 
 async def copy_rows(
     pool: asyncpg.Pool, tasks: Sequence[Task], seen_at: datetime, config: LoaderConfig, table: str
-) -> None:
+) -> StepOutcome:
     """COPY the tasks' rows into `table`, one COPY per window."""
     async with pool.acquire() as conn:
-        for window in _chunks(tasks, config.window_rows):
-            rows = [(*_task_row(t, seen_at), seen_at) for t in window]
+        for window in chunks(tasks, config.window_rows):
+            rows = [(*task_row(t, seen_at), seen_at) for t in window]
             await conn.copy_records_to_table(table, records=rows, columns=TASK_COLUMNS)
+    return StepOutcome()
 
 
-# A step loads `tasks` seen at `seen_at` into the pool's database, maybe returning its counts.
-Step = Callable[[asyncpg.Pool, Sequence[Task], datetime], Awaitable[LoadCounts | None]]
+# A step loads `tasks` seen at `seen_at` into the pool's database.
+Step = Callable[[asyncpg.Pool, Sequence[Task], datetime], Awaitable[StepOutcome]]
 Scenario = tuple[str, Step, Sequence[Task], datetime]
 # Scenarios run in order on one fresh database, after an optional setup statement.
 Group = tuple[str | None, list[Scenario]]
@@ -155,7 +107,7 @@ Group = tuple[str | None, list[Scenario]]
 
 @dataclass(frozen=True, slots=True)
 class LoaderResult:
-    """Every loader measurement of one benchmark run."""
+    """Every loader measurement of one benchmark run at one size."""
 
     config: LoaderConfig
     rows: int
@@ -170,6 +122,7 @@ class LoaderResult:
             "ours_vs_executemany_reload": ("loader_reload_same", "executemany_reload_same"),
             "ours_vs_copy_bare": ("loader_initial", "copy_bare"),
             "ours_vs_copy_into_tasks": ("loader_initial", "copy_into_tasks"),
+            "reload_same_vs_copy_bare": ("loader_reload_same", "copy_bare"),
         }
         return {k: rate[a] / rate[b] if rate[b] else 0.0 for k, (a, b) in pairs.items()}
 
@@ -191,20 +144,31 @@ async def _measure(pool: asyncpg.Pool, scenario: Scenario) -> Measurement:
     name, step, tasks, seen_at = scenario
     await checkpoint(pool)
     history = await pool.fetchval(sql("count_history"))
-    start = perf_counter()
-    counts = await step(pool, tasks, seen_at)
-    seconds = perf_counter() - start
+    server = await usage_mark(pool)
+    cpu, start = process_time(), perf_counter()
+    outcome = await step(pool, tasks, seen_at)
+    seconds, cpu = perf_counter() - start, process_time() - cpu
+    used = await usage_since(pool, server)
     written = await pool.fetchval(sql("count_history")) - history
-    if counts is None:
-        return Measurement(name, len(tasks), seconds, history_rows=written)
-    return Measurement(name, len(tasks), seconds, counts.inserted, counts.changed, written)
+    counts = outcome.counts
+    return Measurement(
+        name,
+        len(tasks),
+        seconds,
+        cpu,
+        used,
+        outcome.phases,
+        counts.inserted if counts else None,
+        counts.changed if counts else None,
+        written,
+    )
 
 
 async def _on_scratch(
     url: str, template: str, scenarios: list[Scenario], setup: str | None
 ) -> list[Measurement]:
-    """Run `scenarios` in order on one fresh clone of the template."""
-    async with scratch_pool(url, template) as pool:
+    """Run `scenarios` in order on one fresh clone of the template, over one connection."""
+    async with scratch_pool(url, template, size=1) as pool:
         if setup:
             await pool.execute(sql(setup))
         return [await _measure(pool, scenario) for scenario in scenarios]
@@ -216,6 +180,8 @@ def _groups(tasks: list[Task], config: LoaderConfig, now: datetime) -> list[Grou
     same_at, changed_at = now + timedelta(minutes=10), now + timedelta(minutes=20)
     ours: Step = partial(load_with_loader, config=config)
     plain: Step = partial(upsert_with_executemany, config=config)
+    bare: Step = partial(copy_rows, config=config, table="copy_target")
+    keyed: Step = partial(copy_rows, config=config, table="tasks")
     return [
         (
             None,
@@ -232,13 +198,8 @@ def _groups(tasks: list[Task], config: LoaderConfig, now: datetime) -> list[Grou
                 ("executemany_reload_same", plain, tasks, same_at),
             ],
         ),
-        (
-            "create_copy_target",
-            [
-                ("copy_bare", partial(copy_rows, config=config, table="copy_target"), tasks, now),
-            ],
-        ),
-        (None, [("copy_into_tasks", partial(copy_rows, config=config, table="tasks"), tasks, now)]),
+        ("create_copy_target", [("copy_bare", bare, tasks, now)]),
+        (None, [("copy_into_tasks", keyed, tasks, now)]),
     ]
 
 

@@ -31,3 +31,14 @@ SELECT version(),
        current_setting('max_wal_size') AS max_wal_size,
        current_setting('synchronous_commit') AS synchronous_commit,
        current_setting('fsync') AS fsync;
+
+-- name: server_mark
+-- The backend serving this connection, whether the server is on this machine, and its WAL
+-- position.
+SELECT pg_backend_pid() AS pid,
+       coalesce(host(inet_server_addr()) IN ('127.0.0.1', '::1'), true) AS local,
+       pg_current_wal_lsn()::text AS lsn;
+
+-- name: wal_since
+-- The backend serving this connection and the WAL bytes written since $1 (a pg_lsn as text).
+SELECT pg_backend_pid() AS pid, pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn) AS wal_bytes;

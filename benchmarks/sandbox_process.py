@@ -1,94 +1,87 @@
-"""The Tencent sandbox served from a child process, so its CPU is not charged to the pipeline.
+"""The vendor twins served from a child process, so their CPU is not charged to the pipeline.
 
-In-process, the twin's per-request work (it filters every stored task on each page) would
-share the pipeline's event loop and GIL, and slow down exactly what is being measured.
+In-process, the twins' per-request work would share the pipeline's event loop and GIL and slow
+down exactly what is measured. The child serves every twin of each named `Dataset`, then answers
+the parent over a pipe, one message at a time:
+
+    ("hits", group, vendor, start) -> the twin's requests from `start` on, their total, its CPU
+    ("rate", group, vendor, action, rate) -> the twin's limiter now allows `rate` for `action`
+    ("stop",) -> the child's CPU, then the child exits
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
+import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
-from pipeline.vendors.tencent.fakedata import generate_record_tasks
-from pipeline.vendors.tencent.sandbox import TencentSandbox
+from benchmarks.accounts import TWIN_CREDENTIALS
+from benchmarks.datasets import Dataset
+from benchmarks.twins import Twin, build_twins
 
-ACTION = "DescribeRecordTask"
-# Fake credentials, known only to the sandbox child.
-SECRET_ID = "AKIDbench000000000000000000000000000"  # noqa: S105
-SECRET_KEY = "bench-secret-key-0c1d2e3f4a5b6c7d"  # noqa: S105
-START_TIMEOUT = 60.0
+# Generating a million tasks and indexing them takes the child a while.
+START_TIMEOUT = 900.0
+ANSWER_TIMEOUT = 60.0
+
+
+class Hit(NamedTuple):
+    """One request a twin received: its action, how the twin answered it, and when."""
+
+    action: str
+    outcome: str
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
-class SandboxSpec:
-    """What the child serves: synthetic record tasks, page size and rate (None: documented)."""
+class FleetSpec:
+    """What the child serves: named groups of tasks, with each group's twins' rate overrides."""
 
-    days_back: int
-    days_ahead: int
-    per_day: int
-    page_size: int
-    rate: float | None
-    seed: int
+    groups: Mapping[str, Dataset]
+    rates: Mapping[str, Mapping[str, float]]
+    """Per group, action -> requests/s; an action not named keeps its documented rate."""
 
 
-@dataclass(slots=True)
-class SandboxSummary:
-    """What the twin saw: its request log in numbers, and the CPU time it spent."""
-
-    tasks: int = 0
-    requests: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    first_at: float = 0.0
-    last_at: float = 0.0
-    cpu_seconds: float = 0.0
+def _hits(twin: Twin, start: int) -> list[Hit]:
+    return [Hit(r.action, r.outcome, r.at) for r in twin.requests[start:]]
 
 
-@dataclass(slots=True)
-class RemoteSandbox:
-    """The running child: its URL while serving, its summary once stopped."""
-
-    url: str
-    summary: SandboxSummary | None = None
-
-
-def _sandbox(spec: SandboxSpec) -> TencentSandbox:
-    rates = None if spec.rate is None else {ACTION: spec.rate}
-    sandbox = TencentSandbox(
-        credentials={SECRET_ID: SECRET_KEY}, page_size=spec.page_size, rate_limits=rates
-    )
-    now = int(time.time())
-    sandbox.add_record_tasks(
-        generate_record_tasks(now, spec.days_back, spec.days_ahead, spec.per_day, spec.seed)
-    )
-    return sandbox
-
-
-async def _serve(spec: SandboxSpec, conn: Connection) -> None:
-    sandbox = _sandbox(spec)
-    async with sandbox.serve() as server:
-        conn.send(server.url)
-        await asyncio.to_thread(conn.recv)  # any message means stop
-    log = sandbox.requests.of(ACTION)
-    conn.send(
-        SandboxSummary(
-            tasks=len(sandbox.record_tasks),
-            requests=len(log),
-            outcomes=dict(sandbox.requests.outcomes(ACTION)),
-            first_at=log[0].at if log else 0.0,
-            last_at=log[-1].at if log else 0.0,
-            cpu_seconds=time.process_time(),
-        )
-    )
+async def _serve(spec: FleetSpec, conn: Connection) -> None:
+    twins = {
+        name: build_twins(data, TWIN_CREDENTIALS, spec.rates.get(name))
+        for name, data in spec.groups.items()
+    }
+    # Millions of long-lived task dicts: keep the collector from walking them on every pass.
+    gc.collect()
+    gc.freeze()
+    async with AsyncExitStack() as stack:
+        urls = {
+            (group, vendor): (await stack.enter_async_context(twin.serve())).url
+            for group, members in twins.items()
+            for vendor, twin in members.items()
+        }
+        conn.send(urls)
+        while (message := await asyncio.to_thread(conn.recv))[0] != "stop":
+            kind, group, vendor, *rest = message
+            twin = twins[group][vendor]
+            if kind == "hits":
+                start = rest[0]
+                conn.send((_hits(twin, start), len(twin.requests), time.process_time()))
+            else:
+                action, rate = rest
+                twin.limiter.set_rate(action, rate)
+                conn.send(None)
+    conn.send(time.process_time())
 
 
-def serve_in_child(spec: SandboxSpec, conn: Connection) -> None:
-    """The child's entry point: serve until told to stop, then send the summary."""
+def serve_in_child(spec: FleetSpec, conn: Connection) -> None:
+    """The child's entry point: serve until told to stop."""
     asyncio.run(_serve(spec, conn))
 
 
@@ -101,19 +94,50 @@ def _receive(conn: Connection, timeout: float) -> Any:
     raise TimeoutError(f"the sandbox process did not answer within {timeout}s")
 
 
+class RemoteFleet:
+    """The parent's handle on the running child."""
+
+    def __init__(self, conn: Connection, urls: Mapping[tuple[str, str], str]) -> None:
+        self._conn = conn
+        self._urls = dict(urls)
+        self._lock = asyncio.Lock()
+        self.cpu_seconds: float | None = None
+        """The child's whole CPU time, set once it stopped."""
+
+    def url(self, group: str, vendor: str) -> str:
+        return self._urls[(group, vendor)]
+
+    async def ask(self, *message: Any) -> Any:
+        async with self._lock:  # one question at a time on the pipe
+            self._conn.send(message)
+            return await asyncio.to_thread(_receive, self._conn, ANSWER_TIMEOUT)
+
+    async def hits(self, group: str, vendor: str, start: int = 0) -> tuple[list[Hit], int, float]:
+        """The twin's requests from index `start` on, how many it received in all, and the
+        child's CPU seconds so far."""
+        return await self.ask("hits", group, vendor, start)
+
+    async def mark(self, group: str, vendor: str) -> tuple[int, float]:
+        """How many requests the twin received so far, and the child's CPU seconds."""
+        _, count, cpu = await self.hits(group, vendor, sys.maxsize)
+        return count, cpu
+
+    async def set_rate(self, group: str, vendor: str, action: str, rate: float) -> None:
+        await self.ask("rate", group, vendor, action, rate)
+
+
 @asynccontextmanager
-async def remote_sandbox(spec: SandboxSpec) -> AsyncIterator[RemoteSandbox]:
-    """Serve `spec` from a spawned child; the summary is set when the block ends."""
+async def remote_fleet(spec: FleetSpec) -> AsyncIterator[RemoteFleet]:
+    """Serve `spec` from a spawned child for the duration of the block."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(target=serve_in_child, args=(spec, theirs), daemon=True)
     child.start()
     theirs.close()
     try:
-        remote = RemoteSandbox(await asyncio.to_thread(_receive, ours, START_TIMEOUT))
-        yield remote
-        ours.send("stop")
-        remote.summary = await asyncio.to_thread(_receive, ours, START_TIMEOUT)
+        fleet = RemoteFleet(ours, await asyncio.to_thread(_receive, ours, START_TIMEOUT))
+        yield fleet
+        fleet.cpu_seconds = await fleet.ask("stop")
     finally:
         ours.close()
         await asyncio.to_thread(child.join, 5)

@@ -1,29 +1,75 @@
-"""The whole benchmark: which parts run, on which server, and their results as one dict."""
+"""The whole benchmark: which parts run, on which server, and their results as one dict.
+
+The twins of every part that needs them are served by one sandbox child for the whole run; the
+parts run one after the other, so no two measurements share the machine.
+"""
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.database import migrated_template, server_settings
-from benchmarks.extraction import ExtractionConfig, run_extraction_benchmark
-from benchmarks.loader import LoaderConfig, run_loader_benchmark
+from benchmarks.datasets import Dataset
+from benchmarks.extraction import GROUP, ExtractionConfig, run_extraction
+from benchmarks.loader import run_loader_benchmark
+from benchmarks.loader_data import LoaderConfig
+from benchmarks.memory import API as MEMORY_API
+from benchmarks.memory import RAISED_RATE, MemoryConfig, group, run_memory
 from benchmarks.report import machine
+from benchmarks.sandbox_process import FleetSpec, remote_fleet
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """The server to use and the parts to run (None skips a part)."""
+    """The server to use and the parts to run (None or empty skips a part)."""
 
     database_url: str
-    loader: LoaderConfig | None = field(default_factory=LoaderConfig)
+    loader: tuple[LoaderConfig, ...] = (LoaderConfig(), LoaderConfig(rows=1_000_000))
     extraction: ExtractionConfig | None = field(default_factory=ExtractionConfig)
+    memory: MemoryConfig | None = field(default_factory=MemoryConfig)
 
 
-QUICK_LOADER = LoaderConfig(rows=2_000, window_rows=500)
-QUICK_EXTRACTION = ExtractionConfig(days_back=1, days_ahead=1, per_day=1_000)
+QUICK_LOADER = (LoaderConfig(rows=2_000, window_rows=500),)
+# Tiny accounts, still at the documented rates: a few requests per API.
+QUICK_EXTRACTION = ExtractionConfig(
+    record_per_day=150,
+    record_days_back=1,
+    record_days_ahead=1,
+    relay=60,
+    volcengine=1_200,
+    zego=200,
+)
+QUICK_MEMORY = MemoryConfig(sizes=(1_000, 5_000))
+
+
+def fleet_spec(options: Options, now: int) -> FleetSpec:
+    """Every twin the selected parts need, with the tasks each holds."""
+    groups: dict[str, Dataset] = {}
+    rates: dict[str, dict[str, float]] = {}
+    if options.extraction is not None:
+        groups[GROUP] = options.extraction.dataset(now)
+    if options.memory is not None:
+        for size in options.memory.sizes:
+            groups[group(size)] = options.memory.dataset(now, size)
+            rates[group(size)] = {MEMORY_API: RAISED_RATE}
+    return FleetSpec(groups, rates)
+
+
+async def _sandbox_parts(url: str, template: str, options: Options, now: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    async with remote_fleet(fleet_spec(options, now)) as fleet:
+        if options.extraction is not None:
+            data = options.extraction.dataset(now)
+            extracted = await run_extraction(url, template, fleet, options.extraction, data)
+            results["extraction"] = extracted.as_dict()
+        if options.memory is not None:
+            measured = await run_memory(url, template, fleet, options.memory, now)
+            results["memory"] = measured.as_dict()
+    return results
 
 
 async def run_suite(options: Options) -> dict[str, Any]:
@@ -33,16 +79,16 @@ async def run_suite(options: Options) -> dict[str, Any]:
     result: dict[str, Any] = {
         "started_at": started,
         "machine": machine(await server_settings(url)),
-        "loader": None,
         "extraction": None,
+        "memory": None,
+        "loader": [],
     }
     async with migrated_template(url) as template:
-        if options.loader is not None:
-            loaded = await run_loader_benchmark(url, template, options.loader)
-            result["loader"] = loaded.as_dict()
-        if options.extraction is not None:
-            extracted = await run_extraction_benchmark(url, template, options.extraction)
-            result["extraction"] = extracted.as_dict()
+        if options.extraction is not None or options.memory is not None:
+            result |= await _sandbox_parts(url, template, options, int(time.time()))
+        for config in options.loader:
+            loaded = await run_loader_benchmark(url, template, config)
+            result["loader"].append(loaded.as_dict())
     # Other work on the machine skews every number: keep the evidence with the result.
     result["machine"]["load_average_at_end"] = os.getloadavg()
     return result
