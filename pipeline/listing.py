@@ -75,25 +75,41 @@ async def scan_until_stable(
     scans: int,
     front_moves_on_change: bool,
 ) -> AsyncIterator[list[Record]]:
-    """Every page of the list, scan after scan, until one scan is consistent."""
+    """Every page of the list, scan after scan, until one scan is consistent.
+
+    Pages after the first are requested together and handed on as they arrive, so loading
+    overlaps fetching and only pages not yet loaded are held.
+    """
     for scan in range(1, scans + 1):
         first = await read(1)
         yield first.records
-        rest = await asyncio.gather(*(read(n) for n in range(2, first.pages + 1)))
-        seen = first.ids(id_key)
-        unidentified = first.unidentified(id_key)
-        for page in rest:
-            seen |= page.ids(id_key)
-            unidentified += page.unidentified(id_key)
-            yield page.records
-        totals = {first.total, *(page.total for page in rest)}
+        seen, unidentified, totals = first.ids(id_key), first.unidentified(id_key), {first.total}
+        check: asyncio.Task[ListPage] | None = None
+        pending = [asyncio.ensure_future(read(n)) for n in range(2, first.pages + 1)]
+        try:
+            for arrived, future in enumerate(asyncio.as_completed(pending), start=1):
+                page = await future
+                seen |= page.ids(id_key)
+                unidentified += page.unidentified(id_key)
+                totals.add(page.total)
+                if arrived == len(pending) and front_moves_on_change:
+                    # Checked as soon as every page is in, not after they are loaded.
+                    check = asyncio.ensure_future(read(1))
+                yield page.records
+        except BaseException:
+            if check is not None:
+                check.cancel()
+            raise
+        finally:
+            for future in pending:
+                future.cancel()
         moved = False
         if front_moves_on_change:
             # Any creation or update moves a task to the front; a deletion changes the total.
-            check = await read(1)
-            yield check.records
-            totals.add(check.total)
-            moved = check.front != first.front
+            checked = await (check or read(1))
+            yield checked.records
+            totals.add(checked.total)
+            moved = checked.front != first.front
         if totals == {first.total} and len(seen) + unidentified == first.total and not moved:
             return
         log.info("listing.shifted", scan=scan, totals=sorted(totals), tasks_seen=len(seen))
