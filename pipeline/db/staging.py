@@ -27,12 +27,12 @@ _ID, _SEEN_AT, _HASH = STAGE_COLUMNS.index("task_id"), STAGE_COLUMNS.index("seen
 
 def content_hash(task: Task, raw_json: str) -> int:
     """A signed 64-bit digest of everything the merge compares."""
-    parts = (
-        task.kind, task.domain, task.app, task.stream, task.room_id, task.status,
-        task.vendor_status, task.start_time and task.start_time.isoformat(),
-        task.end_time and task.end_time.isoformat(), raw_json,
-    )  # fmt: skip
-    text = "\x1f".join("\x00" if p is None else str(p) for p in parts)
+    start = task.start_time.timestamp() if task.start_time else None
+    end = task.end_time.timestamp() if task.end_time else None
+    text = (
+        f"{task.kind}\x1f{task.domain}\x1f{task.app}\x1f{task.stream}\x1f{task.room_id}\x1f"
+        f"{task.status}\x1f{task.vendor_status}\x1f{start}\x1f{end}\x1f{raw_json}"
+    )
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -48,7 +48,8 @@ class Stager:
         self._resolution = resolution
         self._ord = 0
         self._pending: list[tuple] = []
-        self._staged: set[str] = set()
+        # Hashes of the ids staged so far (not the ids): small even for a big window.
+        self._staged: set[int] = set()
 
     @property
     def pending(self) -> int:
@@ -62,7 +63,8 @@ class Stager:
     def add(self, tasks: Sequence[Task], seen_at: datetime) -> None:
         for task in tasks:
             self._ord += 1
-            raw = json.dumps(task.raw, ensure_ascii=False, sort_keys=True)
+            # Vendors send their fields in a stable order: no need to sort them.
+            raw = json.dumps(task.raw, ensure_ascii=False)
             self._pending.append((
                 self._ord, *self._key, task.task_id, task.kind.value, task.domain, task.app,
                 task.stream, task.room_id, task.status.value, task.vendor_status,
@@ -83,7 +85,7 @@ class Stager:
         for row in rows:  # in read order: once a task is staged, its later reads are too
             if self._changes_something(row, known.get(row[_ID])):
                 changed.append(row)
-                self._staged.add(row[_ID])
+                self._staged.add(hash(row[_ID]))
         if changed:
             await self._conn.copy_records_to_table(
                 "stage_tasks", records=changed, columns=STAGE_COLUMNS
@@ -95,7 +97,7 @@ class Stager:
     def _changes_something(self, row: tuple, stored: asyncpg.Record | None) -> bool:
         return (
             stored is None
-            or row[_ID] in self._staged
+            or hash(row[_ID]) in self._staged  # a collision only stages one row more
             or stored["content_hash"] != row[_HASH]
             or stored["deleted"]
             or stored["last_seen_at"] < row[_SEEN_AT] - self._resolution
