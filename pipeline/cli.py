@@ -13,6 +13,7 @@ from pipeline import __version__
 from pipeline.errors import ConfigError, DatabaseError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ACCOUNT_HELP = "only this account (repeatable; default: every account)"
 
 
 def parse_when(text: str) -> datetime:
@@ -70,14 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser(
         "sync", parents=[common, runs], help="fetch what is new or may have changed"
     )
-    sync.add_argument("--account", action="append", default=[], metavar="NAME")
+    sync.add_argument("--account", action="append", default=[], metavar="NAME", help=ACCOUNT_HELP)
     backfill = commands.add_parser(
         "backfill", parents=[common, runs], help="fetch a chosen range on demand"
     )
-    backfill.add_argument("--since", required=True, type=parse_when, metavar="DATE")
-    backfill.add_argument("--until", type=parse_when, metavar="DATE")
-    backfill.add_argument("--account", action="append", default=[], metavar="NAME")
-    backfill.add_argument("--api", action="append", default=[], metavar="ACTION")
+    backfill.add_argument(
+        "--since",
+        required=True,
+        type=parse_when,
+        metavar="DATE",
+        help="tasks starting from DATE (YYYY-MM-DD in UTC, or ISO 8601 with an offset)",
+    )
+    backfill.add_argument(
+        "--until",
+        type=parse_when,
+        metavar="DATE",
+        help="tasks starting before DATE (default: as far ahead as the vendor schedules)",
+    )
+    backfill.add_argument(
+        "--account", action="append", default=[], metavar="NAME", help=ACCOUNT_HELP
+    )
+    backfill.add_argument(
+        "--api", action="append", default=[], metavar="ACTION", help="only this API (repeatable)"
+    )
     backfill.add_argument(
         "--refetch", action="store_true", help="fetch again what is already complete"
     )
