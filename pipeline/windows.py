@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.periods import Period, merge, subtract
+from pipeline.periods import Period, merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,3 @@ def plan_windows(rules: WindowRules, wanted: list[Period], now: datetime) -> lis
 def settled(covered: Period, fetched_at: datetime, rules: WindowRules) -> Period:
     """The part of a complete fetch that can no longer change: tasks that had already ended."""
     return Period(covered.start, min(covered.end, fetched_at - rules.settle_after))
-
-
-def unreachable(wanted: list[Period], rules: WindowRules, now: datetime) -> list[Period]:
-    """The parts of `wanted` the vendor can no longer serve at `now`."""
-    return subtract(wanted, [rules.reach(now)])
