@@ -101,8 +101,7 @@ history AS (
     WHERE changes <> '{}'::jsonb
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM incoming) AS seen,
-       (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
+SELECT (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
        (SELECT count(*) FROM history) AS changed;
 
 -- name: mark_unlisted
