@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from pipeline.config import Settings, selected_apis
+from pipeline.db import coverage
 from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
@@ -72,15 +73,6 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
-async def _periods(conn: asyncpg.Connection, name: str, key: SourceKey) -> list[Any]:
-    rows = await conn.fetch(query(name), key.vendor, key.account, key.api)
-    # An unbounded range is a complete listing of an API that has no time window.
-    return [
-        Period(r["start_at"], r["end_at"]) if r["start_at"] and r["end_at"] else WHOLE_ACCOUNT
-        for r in rows
-    ]
-
-
 def _rules(key: SourceKey) -> WindowRules | None:
     vendor = VENDORS.get(key.vendor)
     source = vendor.sources.get(key.api) if vendor else None
@@ -111,8 +103,9 @@ async def collect(
                 if row["error_code"]:
                     status.last_error = f"{row['error_code']}: {row['error_message']}"
                 status.rejected = row["rejected"]
-            status.complete = await _periods(conn, "covered_periods", key)
-            status.gaps = await _periods(conn, "recorded_gaps", key)
+            complete = await coverage.complete_periods(conn, key)
+            status.complete = [p or WHOLE_ACCOUNT for p in complete]
+            status.gaps = await coverage.recorded_gaps(conn, key)
             status.at_risk = retention_risk(_rules(key), status.last_success, now)
             result.append(status)
         return result

@@ -37,6 +37,20 @@ async def first_covered(conn: asyncpg.Connection, key: SourceKey) -> datetime | 
     return await conn.fetchval(query("first_covered"), key.vendor, key.account, key.api)
 
 
+async def recorded_gaps(conn: asyncpg.Connection, key: SourceKey) -> list[Period]:
+    """Start times recorded as lost."""
+    return _periods(await conn.fetch(query("recorded_gaps"), key.vendor, key.account, key.api))
+
+
+async def complete_periods(conn: asyncpg.Connection, key: SourceKey) -> list[Period | None]:
+    """The union of every complete window; None stands for a whole-account listing."""
+    rows = await conn.fetch(query("covered_periods"), key.vendor, key.account, key.api)
+    # An unbounded range is a complete listing of an API that has no time window.
+    return [
+        Period(r["start_at"], r["end_at"]) if r["start_at"] and r["end_at"] else None for r in rows
+    ]
+
+
 async def record_gaps(
     conn: asyncpg.Connection,
     key: SourceKey,
@@ -46,8 +60,7 @@ async def record_gaps(
     detected_at: datetime,
 ) -> list[Period]:
     """Record the parts of `lost` not recorded before; returns the new ones."""
-    known = _periods(await conn.fetch(query("recorded_gaps"), key.vendor, key.account, key.api))
-    new = subtract(lost, known)
+    new = subtract(lost, await recorded_gaps(conn, key))
     for gap in new:
         await conn.execute(
             query("insert_gap"),
