@@ -29,6 +29,7 @@ from benchmarks.loader_data import (
 from benchmarks.server_usage import ServerUsage, usage_mark, usage_since
 from pipeline.db.loader import LoadCounts, Loader
 from pipeline.model import Task
+from pipeline.periods import Period
 
 
 @dataclass(slots=True)
@@ -64,13 +65,13 @@ async def load_with_loader(
     """Our Loader as the pipeline drives it: one window transaction, staged page by page."""
     loader, outcome = Loader(pool), StepOutcome(LoadCounts(), {"stage": 0.0, "merge": 0.0})
     assert outcome.counts is not None
-    for window in chunks(tasks, config.window_rows):
-        async with loader.window(KEY) as load:
+    for window, covers in windows_by_start(tasks, config.window_rows):
+        async with loader.window(KEY, covers) as load:
             start = perf_counter()
             for page in chunks(window, config.page_rows):
                 await load.add(page, (), seen_at)
             staged = perf_counter()
-            outcome.counts.add(await load.finish(None, seen_at))
+            outcome.counts.add(await load.finish(covers, seen_at))
             outcome.phases["stage"] += staged - start
             outcome.phases["merge"] += perf_counter() - staged
     return outcome
@@ -96,6 +97,25 @@ async def copy_rows(
             rows = [(*task_row(t, seen_at), seen_at) for t in window]
             await conn.copy_records_to_table(table, records=rows, columns=TASK_COLUMNS)
     return StepOutcome()
+
+
+def windows_by_start(tasks: Sequence[Task], size: int) -> list[tuple[Sequence[Task], Period]]:
+    """About `size` tasks (sorted by start time) a window, with the start times each covers,
+    cut where the start time changes, as a listing's windows would."""
+    windows, first = [], 0
+    while first < len(tasks):
+        last = min(first + size, len(tasks))
+        while last < len(tasks) and tasks[last].start_time == tasks[last - 1].start_time:
+            last += 1
+        start = tasks[first].start_time
+        if last < len(tasks):
+            end = tasks[last].start_time
+        else:
+            end = tasks[-1].start_time + timedelta(seconds=1)  # type: ignore[operator]
+        assert start is not None and end is not None
+        windows.append((tasks[first:last], Period(start, end)))
+        first = last
+    return windows
 
 
 # A step loads `tasks` seen at `seen_at` into the pool's database.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -11,6 +10,7 @@ from typing import TypeVar
 
 from pipeline.db.loader import SourceKey
 from pipeline.model import Status, Task
+from pipeline.payloads import json_bytes
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.record_tasks import RecordTasks
 
@@ -87,6 +87,6 @@ def task_row(task: Task, seen_at: datetime) -> tuple:
         task.vendor_status,
         task.start_time,
         task.end_time,
-        json.dumps(task.raw, ensure_ascii=False),
+        json_bytes(task.raw).decode(),
         seen_at,
     )

@@ -157,7 +157,7 @@ class SourceRunner:
     async def _window(self, job: Job, window: Window) -> LoadCounts:
         fetched_at = utc_now(self._clock)
         complete = True
-        async with self._loader.window(job.key) as load:
+        async with self._loader.window(job.key, window.covers) as load:
             try:
                 async for records in job.source.fetch(job.call, window):
                     await self._stage(job.source, records, load)

@@ -21,9 +21,15 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()
 
 
 async def terminate_loading_connections(db_url: str, killed: list[int]) -> None:
+    """Kill the window loads open now, or the next ones to open (windows load quickly)."""
     conn = await asyncpg.connect(db_url)
     try:
-        killed.append(await conn.fetchval(KILL_OPEN_TRANSACTIONS))
+        for _ in range(200):
+            if count := await conn.fetchval(KILL_OPEN_TRANSACTIONS):
+                killed.append(count)
+                return
+            await asyncio.sleep(0.01)
+        killed.append(0)
     finally:
         await conn.close()
 

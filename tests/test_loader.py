@@ -145,3 +145,84 @@ async def test_an_unchanged_reload_leaves_every_row_untouched_and_marks_none_del
     assert (
         await pool.fetchval("SELECT count(*) FROM tasks WHERE vendor_deleted_at IS NOT NULL") == 0
     )
+
+
+@pytest.fixture
+def flush_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stage each page as it is added, as a window of thousands of tasks does."""
+    monkeypatch.setattr("pipeline.db.loader.STAGE_BATCH", 1)
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_new_task_read_twice_in_a_window_is_inserted_once_with_its_latest_state(
+    pool: asyncpg.Pool,
+) -> None:
+    async with Loader(pool).window(KEY) as window:
+        await window.add([task(1)], (), T0)
+        await window.add([task(1, status=Status.STOPPED)], (), T0)
+        counts = await window.finish(None, T0)
+    assert (counts.inserted, counts.changed) == (1, 0)
+    assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_new_task_another_window_stored_first_is_merged_with_its_change(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    async with loader.window(KEY) as later:
+        await later.add([task(1, status=Status.STOPPED), task(2)], (), T0 + timedelta(minutes=1))
+        async with loader.window(KEY) as earlier:  # overlapping windows both list task 1
+            await earlier.add([task(1)], (), T0)
+            await earlier.finish(None, T0)
+        counts = await later.finish(None, T0 + timedelta(minutes=1))
+    assert (counts.inserted, counts.changed) == (1, 1)
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"
+    history = await pool.fetchrow("SELECT old_status, new_status FROM task_history")
+    assert (history["old_status"], history["new_status"]) == ("finished", "stopped")
+
+
+async def test_a_stored_task_the_listing_missed_is_marked_deleted_only_inside_its_scope(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    day = Period(T0, T0 + timedelta(days=1))
+    await loader.load(KEY, [task(n) for n in (1, 2, 30)], T0, covers=day)  # task 30: next day
+    counts = await loader.load(KEY, [task(1)], T0 + timedelta(minutes=5), covers=day)
+    deleted = await pool.fetch("SELECT task_id FROM tasks WHERE vendor_deleted_at IS NOT NULL")
+    assert counts.deleted == 1
+    assert [r["task_id"] for r in deleted] == ["task-2"]
+
+
+async def test_a_stored_task_read_with_a_start_outside_the_scope_is_compared_and_merged(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    moved = task(1, start_time=T0 + timedelta(days=3), status=Status.STOPPED)
+    counts = await loader.load(KEY, [moved], T0, covers=Period(T0, T0 + timedelta(days=1)))
+    assert (counts.inserted, counts.changed) == (0, 1)
+    assert await pool.fetchval("SELECT start_time FROM tasks") == T0 + timedelta(days=3)
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_stored_task_that_changes_between_two_reads_of_a_window_keeps_the_latest(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    async with loader.window(KEY) as window:
+        await window.add([task(1)], (), T0)  # as stored
+        await window.add([task(1, status=Status.STOPPED)], (), T0)  # the rescan sees a change
+        counts = await window.finish(None, T0)
+    assert counts.changed == 1
+    assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
+
+
+async def test_an_integer_beyond_64_bits_in_a_record_is_stored_exactly(pool: asyncpg.Pool) -> None:
+    big = 2**70 + 1
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1, raw={"TaskId": "task-1", "Sequence": big})], T0)
+    counts = await loader.load(KEY, [task(1, raw={"TaskId": "task-1", "Sequence": big})], T0)
+    assert await pool.fetchval("SELECT raw ->> 'Sequence' FROM tasks") == str(big)
+    assert counts.changed == 0

@@ -1,4 +1,4 @@
-"""Loads normalized tasks: COPY into a staging table, then one set-based merge per window.
+"""Loads normalized tasks: new ones COPYed and inserted as they are, changed ones merged.
 
 A window's tasks, its rejected records and its coverage row are written in one transaction,
 so a window is either wholly in the database or not at all. The loader knows nothing of vendors.
@@ -58,11 +58,14 @@ class LoadCounts:
 class WindowLoad:
     """One window's rows, staged inside an open transaction until `finish`."""
 
-    def __init__(self, conn: asyncpg.Connection, key: SourceKey, run_id: UUID | None) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, key: SourceKey, scope: Period | None, run_id: UUID | None
+    ) -> None:
         self._conn = conn
         self._key = key
         self._run_id = run_id
-        self._stager = Stager(conn, (key.vendor, key.account, key.api), LAST_SEEN_RESOLUTION)
+        source = (key.vendor, key.account, key.api)
+        self._stager = Stager(conn, source, scope, LAST_SEEN_RESOLUTION)
         # A rescanned list reads a bad record again: it is kept aside once per window.
         self._rejections: dict[tuple, tuple] = {}
 
@@ -93,12 +96,8 @@ class WindowLoad:
                 records=list(self._rejections.values()),
                 columns=REJECTED_COLUMNS,
             )
-        row = await self._conn.fetchrow(
-            query("merge_stage_tasks"), LAST_SEEN_RESOLUTION, self._run_id
-        )
-        counts = LoadCounts(
-            self._stager.read, row["inserted"], row["changed"], len(self._rejections)
-        )
+        counts = LoadCounts(self._stager.read, rejected=len(self._rejections))
+        await self._write_tasks(counts)
         if whole_account:
             counts.deleted = await self._complete(None, None, fetched_at)
         elif covers is not None and not covers.empty:
@@ -106,6 +105,37 @@ class WindowLoad:
             inner = Period(covers.start + BOUND_SLACK, covers.end)
             counts.deleted = await self._complete(covers, inner, fetched_at)
         return counts
+
+    async def _write_tasks(self, counts: LoadCounts) -> None:
+        """Insert the new tasks as they are, and merge the changed ones with their history."""
+        merge = self._stager.staged_changed > 0
+        if self._stager.staged_new:
+            inserted = await self._insert_new()
+            if inserted is None:
+                merge = True
+            else:
+                counts.inserted = inserted
+        if merge:
+            k = self._key
+            row = await self._conn.fetchrow(
+                query("merge_stage_tasks"),
+                LAST_SEEN_RESOLUTION, self._run_id, k.vendor, k.account, k.api,
+            )  # fmt: skip
+            counts.inserted += row["inserted"]
+            counts.changed = row["changed"]
+
+    async def _insert_new(self) -> int | None:
+        """Insert the tasks new to the database; None when another window stored one first."""
+        k = self._key
+        try:
+            async with self._conn.transaction():  # a savepoint: a conflict undoes only this
+                status = await self._conn.execute(
+                    query("insert_stage_new"), k.vendor, k.account, k.api
+                )
+        except asyncpg.UniqueViolationError:
+            await self._conn.execute(query("merge_stage_new"))
+            return None
+        return int(status.rsplit(" ", 1)[-1])
 
     async def _complete(
         self, covers: Period | None, checked: Period | None, fetched_at: datetime
@@ -125,9 +155,14 @@ class WindowLoad:
             hi,
             fetched_at,
             self._run_id,
-            [row[4] for row in self._rejections.values() if row[4]],
+            self._unlisted(),
         )
         return int(status.rsplit(" ", 1)[-1])
+
+    def _unlisted(self) -> list[str]:
+        """The scope's stored tasks that the listing did not name (a rejected read names one)."""
+        rejected = {row[4] for row in self._rejections.values()}
+        return [task_id for task_id in self._stager.unread() if task_id not in rejected]
 
     def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:
         k = self._key
@@ -143,17 +178,22 @@ class Loader:
         self._run_id = run_id
 
     @asynccontextmanager
-    async def window(self, key: SourceKey) -> AsyncIterator[WindowLoad]:
-        """A staged window: committed when the block ends normally, rolled back otherwise."""
+    async def window(
+        self, key: SourceKey, scope: Period | None = None
+    ) -> AsyncIterator[WindowLoad]:
+        """A staged window: committed when the block ends normally, rolled back otherwise.
+
+        `scope` is the range of start times the window lists (None: the whole source).
+        """
         async with self._pool.acquire() as conn, conn.transaction():
-            for statement in ("create_stage_tasks", "create_stage_seen", "index_stage_seen"):
+            for statement in ("create_stage_tasks", "create_stage_new"):
                 await conn.execute(query(statement))
-            yield WindowLoad(conn, key, self._run_id)
+            yield WindowLoad(conn, key, scope, self._run_id)
 
     async def load(
         self, key: SourceKey, tasks: Sequence[Task], seen_at: datetime, covers: Period | None = None
     ) -> LoadCounts:
         """Load one batch of tasks as a single window."""
-        async with self.window(key) as window:
+        async with self.window(key, covers) as window:
             await window.add(tasks, (), seen_at)
             return await window.finish(covers, seen_at)

@@ -1,55 +1,91 @@
-"""Stages a window's tasks for the merge, leaving out the ones the database already holds.
+"""Stages a window's tasks for loading, leaving out the ones the database already holds.
 
-Each row carries a hash of its content. Before a batch is staged, the hashes stored for its
-task ids are read back (a primary-key lookup): a task whose content, deletion mark and
-`last_seen_at` need no change is only noted as seen. A re-read of unchanged data so sends
-ids, not rows, and the merge writes nothing.
+Each read carries a hash of its content. At its first batch, a window reads the stored hash of
+every task in its scope (the start times it lists) in one range scan; a re-read of unchanged
+data is then settled in memory and sends nothing. Reads outside the scope, and second reads of
+a task, are compared on the server by primary key. Of the reads that change something, tasks
+new to the database go to `stage_new`, to be inserted as they are; the others go to
+`stage_tasks`, for the merge. The stored tasks of the scope that no read named are what a
+complete listing missed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import asyncpg
+import xxhash
 
 from pipeline.db.sqlfiles import query
 from pipeline.model import Task
+from pipeline.payloads import json_bytes
+from pipeline.periods import Period
 
 STAGE_COLUMNS = (
-    "ord", "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
-    "status", "vendor_status", "start_time", "end_time", "raw", "seen_at", "content_hash",
+    "ord", "task_id", "kind", "domain", "app", "stream", "room_id", "status", "vendor_status",
+    "start_time", "end_time", "raw", "seen_at", "content_hash",
 )  # fmt: skip
-_ID, _SEEN_AT, _HASH = STAGE_COLUMNS.index("task_id"), STAGE_COLUMNS.index("seen_at"), -1
+_SIGN = 1 << 63
+_MISSING = object()  # not stored in the scope
+_SEEN = object()  # stored in the scope and read once already
 
 
-def content_hash(task: Task, raw_json: str) -> int:
-    """A signed 64-bit digest of everything the merge compares."""
-    start = task.start_time.timestamp() if task.start_time else None
-    end = task.end_time.timestamp() if task.end_time else None
-    text = (
-        f"{task.kind}\x1f{task.domain}\x1f{task.app}\x1f{task.stream}\x1f{task.room_id}\x1f"
-        f"{task.status}\x1f{task.vendor_status}\x1f{start}\x1f{end}\x1f{raw_json}"
-    )
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def content_hash(task: Task) -> int:
+    """A signed 64-bit digest of everything the merge compares (a bigint column holds it)."""
+    content = (
+        task.kind, task.domain, task.app, task.stream, task.room_id, task.status,
+        task.vendor_status, task.start_time, task.end_time, task.raw,
+    )  # fmt: skip
+    return (xxhash.xxh3_64_intdigest(json_bytes(content)) ^ _SIGN) - _SIGN
+
+
+class Read(NamedTuple):
+    """One task as a listing returned it, in read order."""
+
+    ord: int
+    task: Task
+    seen_at: datetime
+    content_hash: int
+
+
+def _stage_row(read: Read) -> tuple:
+    t = read.task
+    return (
+        read.ord, t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
+        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(), read.seen_at,
+        read.content_hash,
+    )  # fmt: skip
 
 
 class Stager:
-    """Buffers one window's rows and stages those whose content is new to the database."""
+    """Buffers one window's reads and stages those whose content is new to the database.
+
+    `scope` is the start-time range the window lists (None: the whole source).
+    """
 
     def __init__(
-        self, conn: asyncpg.Connection, key: tuple[str, str, str], resolution: timedelta
+        self,
+        conn: asyncpg.Connection,
+        key: tuple[str, str, str],
+        scope: Period | None,
+        resolution: timedelta,
     ) -> None:
         self._conn = conn
         self._key = key
+        self._scope = scope
         self._resolution = resolution
         self._ord = 0
-        self._pending: list[tuple] = []
-        # Hashes of the ids staged so far (not the ids): small even for a big window.
-        self._staged: set[int] = set()
+        self._pending: list[Read] = []
+        # Stored hash by task id (None: must be rewritten anyway), read once the first batch
+        # tells how old a last_seen_at may be.
+        self._known: dict[str, object] | None = None
+        # Hashes of the ids staged so far (not the ids): once staged, later reads are too.
+        self._staged_new: set[int] = set()
+        self._staged_changed: set[int] = set()
+        self.staged_new = 0
+        self.staged_changed = 0
 
     @property
     def pending(self) -> int:
@@ -61,44 +97,105 @@ class Stager:
         return self._ord
 
     def add(self, tasks: Sequence[Task], seen_at: datetime) -> None:
-        for task in tasks:
-            self._ord += 1
-            # Vendors send their fields in a stable order: no need to sort them.
-            raw = json.dumps(task.raw, ensure_ascii=False)
-            self._pending.append((
-                self._ord, *self._key, task.task_id, task.kind.value, task.domain, task.app,
-                task.stream, task.room_id, task.status.value, task.vendor_status,
-                task.start_time, task.end_time, raw, seen_at, content_hash(task, raw),
-            ))  # fmt: skip
+        start, self._ord = self._ord, self._ord + len(tasks)
+        self._pending += [
+            Read(n, task, seen_at, content_hash(task)) for n, task in enumerate(tasks, start + 1)
+        ]
+
+    def unread(self) -> list[str]:
+        """Ids of the tasks stored in the scope that no read named so far."""
+        return [task_id for task_id, state in (self._known or {}).items() if state is not _SEEN]
 
     async def flush(self) -> None:
-        """Stage the buffered rows that change something; note every id as seen."""
+        """Stage the buffered reads that change something."""
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
-        ids = list({row[_ID] for row in rows})
-        known = {
-            r["task_id"]: r
-            for r in await self._conn.fetch(query("stored_task_state"), *self._key, ids)
-        }
-        changed = []
-        for row in rows:  # in read order: once a task is staged, its later reads are too
-            if self._changes_something(row, known.get(row[_ID])):
-                changed.append(row)
-                self._staged.add(hash(row[_ID]))
+        reads, self._pending = self._pending, []
+        if self._known is None:
+            self._known = await self._stored(min(r.seen_at for r in reads) - self._resolution)
+        new, changed, unsettled = self._settle(reads)
+        if unsettled:
+            stale_before = max(r.seen_at for r in unsettled) - self._resolution
+            differing = await self._differing(unsettled, stale_before)
+            self._take_unsettled(unsettled, differing, new, changed)
+        if new:
+            await self._copy("stage_new", new)
+            self.staged_new += len(new)
         if changed:
-            await self._conn.copy_records_to_table(
-                "stage_tasks", records=changed, columns=STAGE_COLUMNS
-            )
-        await self._conn.copy_records_to_table(
-            "stage_seen", records=[(task_id,) for task_id in ids], columns=("task_id",)
-        )
+            await self._copy("stage_tasks", changed)
+            self.staged_changed += len(changed)
 
-    def _changes_something(self, row: tuple, stored: asyncpg.Record | None) -> bool:
-        return (
-            stored is None
-            or hash(row[_ID]) in self._staged  # a collision only stages one row more
-            or stored["content_hash"] != row[_HASH]
-            or stored["deleted"]
-            or stored["last_seen_at"] < row[_SEEN_AT] - self._resolution
+    async def _stored(self, stale_before: datetime) -> dict[str, object]:
+        if self._scope is None:
+            row = await self._conn.fetchrow(query("stored_hashes_all"), *self._key, stale_before)
+        else:
+            scope = (self._scope.start, self._scope.end)
+            row = await self._conn.fetchrow(
+                query("stored_hashes_between"), *self._key, stale_before, *scope
+            )
+        return dict(zip(row["task_ids"] or (), row["hashes"] or (), strict=True))
+
+    def _in_scope(self, task: Task) -> bool:
+        scope = self._scope
+        if scope is None:
+            return True
+        return task.start_time is not None and scope.start <= task.start_time < scope.end
+
+    def _settle(self, reads: list[Read]) -> tuple[list[Read], list[Read], list[Read]]:
+        """Sort reads into new, changed, and unsettled (to compare on the server)."""
+        assert self._known is not None
+        known = self._known
+        new: list[Read] = []
+        changed: list[Read] = []
+        unsettled: list[Read] = []
+        for read in reads:
+            task_id = read.task.task_id
+            id_key = hash(task_id)  # a collision only stages a row more or merges a window
+            if id_key in self._staged_changed:
+                changed.append(read)
+            elif id_key in self._staged_new:
+                new.append(read)
+            elif (stored := known.get(task_id, _MISSING)) is _MISSING:
+                if self._in_scope(read.task):
+                    new.append(read)
+                    self._staged_new.add(id_key)
+                else:
+                    unsettled.append(read)
+            elif stored is _SEEN:
+                unsettled.append(read)
+            else:
+                known[task_id] = _SEEN
+                if stored != read.content_hash:
+                    changed.append(read)
+                    self._staged_changed.add(id_key)
+        return new, changed, unsettled
+
+    async def _differing(self, reads: list[Read], stale_before: datetime) -> dict[int, bool]:
+        rows = await self._conn.fetch(
+            query("compare_stage_batch"),
+            *self._key,
+            [r.task.task_id for r in reads],
+            [r.content_hash for r in reads],
+            stale_before,
         )
+        return {row["n"]: row["present"] for row in rows}
+
+    def _take_unsettled(
+        self, reads: list[Read], differing: dict[int, bool], new: list[Read], changed: list[Read]
+    ) -> None:
+        """Add the unsettled reads that change something; the server named them by position."""
+        for n, read in enumerate(reads, 1):
+            id_key = hash(read.task.task_id)
+            if n not in differing or id_key in self._staged_new:
+                continue
+            (self._staged_changed if differing[n] else self._staged_new).add(id_key)
+        for read in reads:  # every read of a staged task: the merge keeps the latest
+            id_key = hash(read.task.task_id)
+            if id_key in self._staged_changed:
+                changed.append(read)
+            elif id_key in self._staged_new:
+                new.append(read)
+
+    async def _copy(self, table: str, reads: list[Read]) -> None:
+        rows = map(_stage_row, reads)
+        await self._conn.copy_records_to_table(table, records=rows, columns=STAGE_COLUMNS)

@@ -1,10 +1,9 @@
 -- name: create_stage_tasks
--- A per-connection staging table for one window's tasks; emptied at every commit.
+-- Per-connection staging tables for one window's reads of tasks already stored (stage_tasks,
+-- for the merge) and of tasks new to the database (stage_new); emptied at every commit. The
+-- window's vendor, account and API are parameters of the statements that read them.
 CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     ord             bigint      NOT NULL,
-    vendor          text        NOT NULL,
-    account         text        NOT NULL,
-    api             text        NOT NULL,
     task_id         text        NOT NULL,
     kind            text        NOT NULL,
     domain          text,
@@ -20,37 +19,79 @@ CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     content_hash    bigint      NOT NULL
 ) ON COMMIT DELETE ROWS;
 
--- name: create_stage_seen
--- Every task id the window read, staged or not: what a complete listing returned.
-CREATE TEMP TABLE IF NOT EXISTS stage_seen (task_id text NOT NULL) ON COMMIT DELETE ROWS;
+-- name: create_stage_new
+CREATE TEMP TABLE IF NOT EXISTS stage_new (LIKE stage_tasks) ON COMMIT DELETE ROWS;
 
--- name: index_stage_seen
--- Without it, finding the tasks a listing missed rescans the seen ids for every task.
-CREATE INDEX IF NOT EXISTS stage_seen_task_id_idx ON stage_seen (task_id);
+-- name: stored_hashes_between
+-- The stored state of a window's scope, as two arrays in one row: each task id and its content
+-- hash, NULL where the row must be rewritten whatever is read (marked deleted, or last seen
+-- before $4). $1 vendor, $2 account, $3 api; the scope: start times from $5 to $6.
+-- The source is compared in a form no index serves: read by the start-time index, the scan
+-- touches the scope's tasks; a planner without statistics (a large load runs before autovacuum
+-- has counted its rows) would otherwise walk the source's every task through the primary key.
+SELECT array_agg(task_id) AS task_ids,
+       array_agg(CASE WHEN vendor_deleted_at IS NULL AND last_seen_at >= $4
+                      THEN content_hash END) AS hashes
+FROM tasks
+WHERE start_time >= $5 AND start_time < $6
+  AND (vendor, account, api) IS NOT DISTINCT FROM ($1::text, $2::text, $3::text);
 
--- name: stored_task_state
--- What staging compares a batch against. $1 vendor, $2 account, $3 api, $4 task ids.
+-- name: stored_hashes_all
+-- As stored_hashes_between, for a window that lists the whole source.
+SELECT array_agg(task_id) AS task_ids,
+       array_agg(CASE WHEN vendor_deleted_at IS NULL AND last_seen_at >= $4
+                      THEN content_hash END) AS hashes
+FROM tasks
+WHERE vendor = $1 AND account = $2 AND api = $3;
+
+-- name: compare_stage_batch
+-- Names the reads of a batch that change something: the task is not stored, its content
+-- hash differs, it is marked deleted, or its last_seen_at is older than $6.
+-- Returns each such read's position in the batch (from 1) and whether the task is stored.
+-- $1 vendor, $2 account, $3 api, $4 task ids, $5 content hashes (in the order of $4).
 -- One primary-key lookup per id, whatever the statistics say: the LIMIT keeps the planner
 -- from turning the lateral lookup into a join that reads the source's every row (a large
 -- load runs before autovacuum has counted its rows).
-SELECT ids.task_id, t.content_hash, t.last_seen_at, t.vendor_deleted_at IS NOT NULL AS deleted
-FROM unnest($4::text[]) AS ids(task_id)
-CROSS JOIN LATERAL (
-    SELECT content_hash, last_seen_at, vendor_deleted_at
+SELECT r.n, t.task_id IS NOT NULL AS present
+FROM unnest($4::text[], $5::bigint[]) WITH ORDINALITY AS r(task_id, content_hash, n)
+LEFT JOIN LATERAL (
+    SELECT task_id, content_hash, last_seen_at, vendor_deleted_at
     FROM tasks
-    WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = ids.task_id
+    WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = r.task_id
     LIMIT 1
-) AS t;
+) AS t ON true
+WHERE t.task_id IS NULL
+   OR t.content_hash IS DISTINCT FROM r.content_hash
+   OR t.vendor_deleted_at IS NOT NULL
+   OR t.last_seen_at < $6;
+
+-- name: insert_stage_new
+-- Inserts the window's new tasks as they are: no conflict handling, no history (a task's
+-- first row has nothing to compare with). The latest read of a task wins; rows go in key
+-- order, so concurrent windows cannot deadlock. $1 vendor, $2 account, $3 api.
+INSERT INTO tasks (
+    vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+    vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at, content_hash
+)
+SELECT DISTINCT ON (task_id)
+       $1, $2, $3, task_id, kind, domain, app, stream, room_id, status,
+       vendor_status, start_time, end_time, raw, seen_at, seen_at, content_hash
+FROM stage_new
+ORDER BY task_id, ord DESC;
+
+-- name: merge_stage_new
+-- When another window stored one of our new tasks first, every new read is merged instead.
+INSERT INTO stage_tasks SELECT * FROM stage_new;
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
 -- content changed (or its last_seen_at is older than $1), and each real change gets one
 -- task_history row. Rows are written in key order so concurrent windows cannot deadlock.
--- $1 interval: last_seen_at resolution; $2 uuid: run id.
+-- $1 interval: last_seen_at resolution; $2 uuid: run id; $3 vendor, $4 account, $5 api.
 WITH incoming AS (
-    SELECT DISTINCT ON (vendor, account, api, task_id) *
+    SELECT DISTINCT ON (task_id) $3::text AS vendor, $4::text AS account, $5::text AS api, *
     FROM stage_tasks
-    ORDER BY vendor, account, api, task_id, ord DESC
+    ORDER BY task_id, ord DESC
 ),
 previous AS (
     SELECT t.*
@@ -65,7 +106,7 @@ upserted AS (
     SELECT vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
            vendor_status, start_time, end_time, raw, seen_at, seen_at, content_hash
     FROM incoming
-    ORDER BY vendor, account, api, task_id
+    ORDER BY task_id
     ON CONFLICT (vendor, account, api, task_id) DO UPDATE SET
         kind = excluded.kind, domain = excluded.domain, app = excluded.app,
         stream = excluded.stream, room_id = excluded.room_id, status = excluded.status,
@@ -105,17 +146,17 @@ SELECT (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
        (SELECT count(*) FROM history) AS changed;
 
 -- name: mark_unlisted
--- After a complete listing: the source's tasks that it should have returned but did not are
--- marked as deleted by the vendor, with one history row each. $4/$5 bound the start times the
--- listing covers (NULL and NULL: the whole account); $8 lists ids seen but rejected.
--- $1 vendor, $2 account, $3 api, $6 seen at, $7 run id.
+-- After a complete listing: the tasks it should have returned but did not ($8: the stored
+-- tasks of the window's scope that no read named) are marked as deleted by the vendor, with
+-- one history row each. $4/$5 bound the start times the listing covers (NULL and NULL: the
+-- whole account). $1 vendor, $2 account, $3 api, $6 seen at, $7 run id.
 WITH gone AS (
     UPDATE tasks AS t SET vendor_deleted_at = $6
-    WHERE t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.vendor_deleted_at IS NULL
+    FROM unnest($8::text[]) AS unread(task_id)
+    WHERE t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.task_id = unread.task_id
+      AND t.vendor_deleted_at IS NULL
       AND ($4::timestamptz IS NULL OR t.start_time >= $4)
       AND ($5::timestamptz IS NULL OR t.start_time < $5)
-      AND NOT EXISTS (SELECT 1 FROM stage_seen AS s WHERE s.task_id = t.task_id)
-      AND t.task_id <> ALL($8::text[])
     RETURNING t.vendor, t.account, t.api, t.task_id, t.status
 )
 INSERT INTO task_history (
