@@ -23,6 +23,7 @@ from benchmarks.loader_data import LoaderConfig
 from benchmarks.memory import MemoryConfig
 from benchmarks.report import render, write_json
 from benchmarks.suite import QUICK_EXTRACTION, QUICK_LOADER, QUICK_MEMORY, Options, run_suite
+from pipeline.runtime import tune_collector
 
 RESULTS = Path(__file__).parent / "results"
 # The extraction backfills ask for more than each vendor's reach on purpose.
@@ -91,6 +92,7 @@ def _drop_expected(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    tune_collector()  # as `pipeline` does: the in-process runs measure what users run
     # The pipeline logs every window; only warnings (retries, rejections) matter here.
     structlog.configure(
         processors=[_drop_expected, *structlog.get_config()["processors"]],

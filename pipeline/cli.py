@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.errors import ConfigError, DatabaseError
+from pipeline.runtime import tune_collector
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 ACCOUNT_HELP = "only this account (repeatable; default: every account)"
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script."""
+    tune_collector()
     try:
         return asyncio.run(run_cli(argv))
     except KeyboardInterrupt:

@@ -154,15 +154,16 @@ def flush_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("flush_every_page")
-async def test_a_new_task_read_twice_in_a_window_is_inserted_once_with_its_latest_state(
+async def test_a_new_task_that_changes_between_batches_of_a_window_keeps_the_change(
     pool: asyncpg.Pool,
 ) -> None:
     async with Loader(pool).window(KEY) as window:
         await window.add([task(1)], (), T0)
         await window.add([task(1, status=Status.STOPPED)], (), T0)
         counts = await window.finish(None, T0)
-    assert (counts.inserted, counts.changed) == (1, 0)
+    assert (counts.inserted, counts.changed) == (1, 1)
     assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
+    assert await count(pool, "task_history") == 1
 
 
 @pytest.mark.usefixtures("flush_every_page")
@@ -170,11 +171,11 @@ async def test_a_new_task_another_window_stored_first_is_merged_with_its_change(
     pool: asyncpg.Pool,
 ) -> None:
     loader = Loader(pool)
-    async with loader.window(KEY) as later:
-        await later.add([task(1, status=Status.STOPPED), task(2)], (), T0 + timedelta(minutes=1))
-        async with loader.window(KEY) as earlier:  # overlapping windows both list task 1
-            await earlier.add([task(1)], (), T0)
-            await earlier.finish(None, T0)
+    day = Period(T0, T0 + timedelta(days=1))
+    async with loader.window(KEY, day) as later:
+        await later.add([task(2)], (), T0)  # reads what the day holds: nothing yet
+        await loader.load(KEY, [task(1)], T0)  # meanwhile another window stores task 1
+        await later.add([task(1, status=Status.STOPPED)], (), T0 + timedelta(minutes=1))
         counts = await later.finish(None, T0 + timedelta(minutes=1))
     assert (counts.inserted, counts.changed) == (1, 1)
     assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"

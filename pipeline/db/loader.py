@@ -1,4 +1,4 @@
-"""Loads normalized tasks: new ones COPYed and inserted as they are, changed ones merged.
+"""Loads normalized tasks: new ones COPYed into `tasks` as they come, changed ones merged.
 
 A window's tasks, its rejected records and its coverage row are written in one transaction,
 so a window is either wholly in the database or not at all. The loader knows nothing of vendors.
@@ -97,7 +97,7 @@ class WindowLoad:
                 columns=REJECTED_COLUMNS,
             )
         counts = LoadCounts(self._stager.read, rejected=len(self._rejections))
-        await self._write_tasks(counts)
+        await self._merge(counts)
         if whole_account:
             counts.deleted = await self._complete(None, None, fetched_at)
         elif covers is not None and not covers.empty:
@@ -106,16 +106,10 @@ class WindowLoad:
             counts.deleted = await self._complete(covers, inner, fetched_at)
         return counts
 
-    async def _write_tasks(self, counts: LoadCounts) -> None:
-        """Insert the new tasks as they are, and merge the changed ones with their history."""
-        merge = self._stager.staged_changed > 0
-        if self._stager.staged_new:
-            inserted = await self._insert_new()
-            if inserted is None:
-                merge = True
-            else:
-                counts.inserted = inserted
-        if merge:
+    async def _merge(self, counts: LoadCounts) -> None:
+        """Merge the reads that change stored tasks, with their history."""
+        counts.inserted = self._stager.inserted
+        if self._stager.staged:
             k = self._key
             row = await self._conn.fetchrow(
                 query("merge_stage_tasks"),
@@ -123,19 +117,6 @@ class WindowLoad:
             )  # fmt: skip
             counts.inserted += row["inserted"]
             counts.changed = row["changed"]
-
-    async def _insert_new(self) -> int | None:
-        """Insert the tasks new to the database; None when another window stored one first."""
-        k = self._key
-        try:
-            async with self._conn.transaction():  # a savepoint: a conflict undoes only this
-                status = await self._conn.execute(
-                    query("insert_stage_new"), k.vendor, k.account, k.api
-                )
-        except asyncpg.UniqueViolationError:
-            await self._conn.execute(query("merge_stage_new"))
-            return None
-        return int(status.rsplit(" ", 1)[-1])
 
     async def _complete(
         self, covers: Period | None, checked: Period | None, fetched_at: datetime
@@ -186,8 +167,7 @@ class Loader:
         `scope` is the range of start times the window lists (None: the whole source).
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            for statement in ("create_stage_tasks", "create_stage_new"):
-                await conn.execute(query(statement))
+            await conn.execute(query("create_stage_tasks"))
             yield WindowLoad(conn, key, scope, self._run_id)
 
     async def load(

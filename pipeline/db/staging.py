@@ -1,12 +1,12 @@
-"""Stages a window's tasks for loading, leaving out the ones the database already holds.
+"""Writes a window's tasks batch by batch, leaving out the ones the database already holds.
 
 Each read carries a hash of its content. At its first batch, a window reads the stored hash of
 every task in its scope (the start times it lists) in one range scan; a re-read of unchanged
 data is then settled in memory and sends nothing. Reads outside the scope, and second reads of
-a task, are compared on the server by primary key. Of the reads that change something, tasks
-new to the database go to `stage_new`, to be inserted as they are; the others go to
-`stage_tasks`, for the merge. The stored tasks of the scope that no read named are what a
-complete listing missed.
+a task, are compared on the server by primary key. Tasks new to the database are COPYed into
+`tasks` as they come (no merge, no history to compute); reads that change a stored task go to
+`stage_tasks`, for the window's merge. The stored tasks of the scope that no read named are what
+a complete listing missed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ STAGE_COLUMNS = (
     "ord", "task_id", "kind", "domain", "app", "stream", "room_id", "status", "vendor_status",
     "start_time", "end_time", "raw", "seen_at", "content_hash",
 )  # fmt: skip
+TASK_COLUMNS = (
+    "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
+    "status", "vendor_status", "start_time", "end_time", "raw", "first_seen_at", "last_seen_at",
+    "content_hash",
+)  # fmt: skip
+# Another window stored one of the batch's tasks first: the batch is merged instead.
+_TAKEN = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 _SIGN = 1 << 63
 _MISSING = object()  # not stored in the scope
 _SEEN = object()  # stored in the scope and read once already
@@ -50,17 +57,30 @@ class Read(NamedTuple):
     content_hash: int
 
 
-def _stage_row(read: Read) -> tuple:
-    t = read.task
+def _content(t: Task) -> tuple:
+    """The task's columns from task_id to raw, as both COPYs send them."""
     return (
-        read.ord, t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
-        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(), read.seen_at,
-        read.content_hash,
+        t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
+        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(),
     )  # fmt: skip
 
 
+def _stage_row(read: Read) -> tuple:
+    return (read.ord, *_content(read.task), read.seen_at, read.content_hash)
+
+
+def _latest(reads: list[Read]) -> list[Read]:
+    """The last read of each task."""
+    latest: dict[str, Read] = {}
+    for read in reads:
+        kept = latest.get(read.task.task_id)
+        if kept is None or kept.ord < read.ord:
+            latest[read.task.task_id] = read
+    return list(latest.values())
+
+
 class Stager:
-    """Buffers one window's reads and stages those whose content is new to the database.
+    """Writes one window's new tasks and stages the reads that change stored ones.
 
     `scope` is the start-time range the window lists (None: the whole source).
     """
@@ -81,11 +101,12 @@ class Stager:
         # Stored hash by task id (None: must be rewritten anyway), read once the first batch
         # tells how old a last_seen_at may be.
         self._known: dict[str, object] | None = None
-        # Hashes of the ids staged so far (not the ids): once staged, later reads are too.
-        self._staged_new: set[int] = set()
-        self._staged_changed: set[int] = set()
-        self.staged_new = 0
-        self.staged_changed = 0
+        # Hashes of ids (not the ids: small even for a big window). Once a task is staged for
+        # the merge, its later reads are too; a task this window inserted is compared again.
+        self._staged: set[int] = set()
+        self._inserted: set[int] = set()
+        self.inserted = 0
+        self.staged = 0
 
     @property
     def pending(self) -> int:
@@ -107,7 +128,7 @@ class Stager:
         return [task_id for task_id, state in (self._known or {}).items() if state is not _SEEN]
 
     async def flush(self) -> None:
-        """Stage the buffered reads that change something."""
+        """Insert the buffered reads of new tasks; stage those that change stored ones."""
         if not self._pending:
             return
         reads, self._pending = self._pending, []
@@ -119,11 +140,9 @@ class Stager:
             differing = await self._differing(unsettled, stale_before)
             self._take_unsettled(unsettled, differing, new, changed)
         if new:
-            await self._copy("stage_new", new)
-            self.staged_new += len(new)
+            await self._insert(_latest(new))
         if changed:
-            await self._copy("stage_tasks", changed)
-            self.staged_changed += len(changed)
+            await self._stage(changed)
 
     async def _stored(self, stale_before: datetime) -> dict[str, object]:
         if self._scope is None:
@@ -150,24 +169,20 @@ class Stager:
         unsettled: list[Read] = []
         for read in reads:
             task_id = read.task.task_id
-            id_key = hash(task_id)  # a collision only stages a row more or merges a window
-            if id_key in self._staged_changed:
+            id_key = hash(task_id)  # a collision costs a comparison or a merged batch
+            if id_key in self._staged:
                 changed.append(read)
-            elif id_key in self._staged_new:
-                new.append(read)
+            elif id_key in self._inserted:
+                unsettled.append(read)
             elif (stored := known.get(task_id, _MISSING)) is _MISSING:
-                if self._in_scope(read.task):
-                    new.append(read)
-                    self._staged_new.add(id_key)
-                else:
-                    unsettled.append(read)
+                (new if self._in_scope(read.task) else unsettled).append(read)
             elif stored is _SEEN:
                 unsettled.append(read)
             else:
                 known[task_id] = _SEEN
                 if stored != read.content_hash:
                     changed.append(read)
-                    self._staged_changed.add(id_key)
+                    self._staged.add(id_key)
         return new, changed, unsettled
 
     async def _differing(self, reads: list[Read], stale_before: datetime) -> dict[int, bool]:
@@ -185,17 +200,29 @@ class Stager:
     ) -> None:
         """Add the unsettled reads that change something; the server named them by position."""
         for n, read in enumerate(reads, 1):
-            id_key = hash(read.task.task_id)
-            if n not in differing or id_key in self._staged_new:
-                continue
-            (self._staged_changed if differing[n] else self._staged_new).add(id_key)
-        for read in reads:  # every read of a staged task: the merge keeps the latest
-            id_key = hash(read.task.task_id)
-            if id_key in self._staged_changed:
-                changed.append(read)
-            elif id_key in self._staged_new:
+            if differing.get(n) is False:  # not stored: every read of the task says so
                 new.append(read)
+            elif differing.get(n):
+                self._staged.add(hash(read.task.task_id))
+        for read in reads:  # every read of a staged task: the merge keeps the latest
+            if hash(read.task.task_id) in self._staged:
+                changed.append(read)
 
-    async def _copy(self, table: str, reads: list[Read]) -> None:
+    async def _insert(self, reads: list[Read]) -> None:
+        """COPY new tasks into `tasks`, or stage them for the merge if one is taken."""
+        key = self._key
+        rows = ((*key, *_content(r.task), r.seen_at, r.seen_at, r.content_hash) for r in reads)
+        try:
+            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
+                await self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
+        except _TAKEN:
+            self._staged.update(hash(r.task.task_id) for r in reads)
+            await self._stage(reads)
+            return
+        self._inserted.update(hash(r.task.task_id) for r in reads)
+        self.inserted += len(reads)
+
+    async def _stage(self, reads: list[Read]) -> None:
         rows = map(_stage_row, reads)
-        await self._conn.copy_records_to_table(table, records=rows, columns=STAGE_COLUMNS)
+        await self._conn.copy_records_to_table("stage_tasks", records=rows, columns=STAGE_COLUMNS)
+        self.staged += len(reads)
