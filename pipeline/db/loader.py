@@ -126,18 +126,14 @@ class WindowLoad:
         await self._conn.execute(
             query("insert_coverage"), k.vendor, k.account, k.api, lo, hi, fetched_at, self._run_id
         )
+        unlisted = self._unlisted()
+        if not unlisted:
+            return 0
         lo, hi = (checked.start, checked.end) if checked else (None, None)
         status = await self._conn.execute(
             query("mark_unlisted"),
-            k.vendor,
-            k.account,
-            k.api,
-            lo,
-            hi,
-            fetched_at,
-            self._run_id,
-            self._unlisted(),
-        )
+            k.vendor, k.account, k.api, lo, hi, fetched_at, self._run_id, unlisted,
+        )  # fmt: skip
         return int(status.rsplit(" ", 1)[-1])
 
     def _unlisted(self) -> list[str]:

@@ -129,10 +129,19 @@ SELECT (SELECT count(*) FROM upserted WHERE inserted) AS inserted,
 -- tasks of the window's scope that no read named) are marked as deleted by the vendor, with
 -- one history row each. $4/$5 bound the start times the listing covers (NULL and NULL: the
 -- whole account). $1 vendor, $2 account, $3 api, $6 seen at, $7 run id.
+-- The rows are found one primary-key lookup per id and updated by their row address: a
+-- planner without statistics would otherwise walk the source's every task for the join.
 WITH gone AS (
     UPDATE tasks AS t SET vendor_deleted_at = $6
-    FROM unnest($8::text[]) AS unread(task_id)
-    WHERE t.vendor = $1 AND t.account = $2 AND t.api = $3 AND t.task_id = unread.task_id
+    WHERE t.ctid = ANY (ARRAY(
+        SELECT stored.ctid
+        FROM unnest($8::text[]) AS unread(task_id)
+        CROSS JOIN LATERAL (
+            SELECT ctid FROM tasks
+            WHERE vendor = $1 AND account = $2 AND api = $3 AND task_id = unread.task_id
+            LIMIT 1
+        ) AS stored
+    ))
       AND t.vendor_deleted_at IS NULL
       AND ($4::timestamptz IS NULL OR t.start_time >= $4)
       AND ($5::timestamptz IS NULL OR t.start_time < $5)
