@@ -115,3 +115,34 @@ async def test_a_failed_source_does_not_stop_the_others(
         ("bad", "failed", "AuthFailure.SignatureFailure"),
         ("good", "succeeded", None),
     ]
+
+
+def expire_tokens_from(tencent: TencentSandbox, first: int, last: int) -> None:
+    for n in range(first, last + 1):
+        tencent.on_request("DescribeRecordTask", n, TencentSandbox.expire_scroll_tokens)
+
+
+async def test_an_expired_scroll_token_restarts_its_window_and_nothing_is_lost(
+    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
+) -> None:
+    expire_tokens_from(tencent, 5, 5)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
+    source = report.sources[0]
+    assert tencent.requests.outcomes()["InvalidParameter"] >= 1
+    assert (report.outcome, source.windows_done) == ("succeeded", source.windows_planned)
+    assert await stored_ids(pool) == reachable(tencent, frozen_now)
+    assert await pool.fetchval("SELECT count(*) FROM coverage") == source.windows_planned
+
+
+async def test_scroll_tokens_refused_again_and_again_fail_the_source_with_the_vendors_code(
+    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
+) -> None:
+    expire_tokens_from(tencent, 1, 500)
+    report = await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
+    source = report.sources[0]
+    assert (source.outcome, source.error_code) == ("failed", "InvalidParameter")
+    assert "expired" in (source.error_message or "")

@@ -250,6 +250,15 @@ async def test_scroll_token_of_another_window_is_refused(sandbox, url, session) 
     assert answer["Error"]["Code"] == "InvalidParameter"
 
 
+async def test_an_expired_scroll_token_is_refused(sandbox, url, session) -> None:
+    sandbox.add_record_tasks(_many(24))
+    token = (await _call(session, url, _window()))["ScrollToken"]
+    sandbox.expire_scroll_tokens()
+    answer = await _call(session, url, _window(ScrollToken=token))
+    assert answer["Error"]["Code"] == "InvalidParameter"
+    assert "expired" in answer["Error"]["Message"]
+
+
 async def test_garbage_scroll_token_is_refused(url, session) -> None:
     answer = await _call(session, url, _window(ScrollToken="RF1bV9tRVVEW="))
     assert answer["Error"]["Code"] == "InvalidParameter"

@@ -7,13 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import PagingError
+from pipeline.errors import PagingError, RequestRejected
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
 from pipeline.validation import MAX_UNIX_SECONDS, validate
 from pipeline.windows import Window, WindowRules
+
+log = structlog.get_logger(__name__)
+
+# A refused ScrollToken (expired: its validity is undocumented) restarts the window this often.
+TOKEN_RESTARTS = 2
 
 # Tencent returns a task only when its start AND end lie inside the window; tasks last at most
 # 24 h, end before creation + 7 days, and can be listed back to now - 90 days.
@@ -72,8 +78,21 @@ class RecordTasks:
         }
         tokens_seen: set[str] = set()
         token = ""
+        restarts = 0
         while True:
-            payload = await call({**query, "ScrollToken": token} if token else query)
+            try:
+                payload = await call({**query, "ScrollToken": token} if token else query)
+            except RequestRejected as exc:
+                # A token belongs to one query and may expire: the window starts over. Pages
+                # already read stay loaded; reading them again changes nothing.
+                refused = token and exc.code.startswith("InvalidParameter")
+                if not refused or restarts == TOKEN_RESTARTS:
+                    raise
+                restarts += 1
+                log.warning("window.restarted", reason=str(exc), restart=restarts)
+                tokens_seen.clear()
+                token = ""
+                continue
             records = payload.get("TaskList") or []
             if not isinstance(records, list):
                 raise PagingError(f"{self.api} returned TaskList of type {type(records).__name__}")

@@ -75,6 +75,8 @@ class TencentSandbox(Twin):
         self.pull_tasks: dict[str, dict[str, Any]] = {}
         self.limit_task_num = limit_task_num
         """The account's relay-task quota, answered as `LimitTaskNum` (not enforced)."""
+        self.token_epoch = 0
+        """ScrollTokens issued in an earlier epoch are refused (their validity is undocumented)."""
 
     def add_record_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store record tasks as CreateRecordTask would have (replacing equal TaskIds)."""
@@ -84,6 +86,10 @@ class TencentSandbox(Twin):
     def stop_record_task(self, task_id: str, at: int) -> None:
         """What StopRecordTask does: `Stopped` becomes the stop time."""
         self.record_tasks[task_id]["Stopped"] = at
+
+    def expire_scroll_tokens(self) -> None:
+        """Refuse every ScrollToken issued so far, as an expired token would be."""
+        self.token_epoch += 1
 
     def delete_record_task(self, task_id: str) -> None:
         """What DeleteRecordTask does: the task vanishes from every list."""
@@ -142,7 +148,7 @@ class TencentSandbox(Twin):
     def _describe_record_task(self, params: dict[str, Any]) -> dict[str, Any]:
         ordered = sorted(self.record_tasks.values(), key=lambda t: (t["StartTime"], t["TaskId"]))
         return describe_record_task(
-            params, ordered, now=int(self.clock()), page_size=self.page_size
+            params, ordered, now=int(self.clock()), page_size=self.page_size, epoch=self.token_epoch
         )
 
     def _describe_pull_tasks(self, params: dict[str, Any]) -> dict[str, Any]:

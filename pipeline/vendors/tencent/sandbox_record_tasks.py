@@ -22,16 +22,24 @@ PARAMETERS = frozenset({"StartTime", "EndTime", "ScrollToken", *FILTERS})
 
 
 def describe_record_task(
-    params: Mapping[str, Any], ordered: Sequence[Mapping[str, Any]], *, now: int, page_size: int
+    params: Mapping[str, Any],
+    ordered: Sequence[Mapping[str, Any]],
+    *,
+    now: int,
+    page_size: int,
+    epoch: int = 0,
 ) -> dict[str, Any]:
-    """One page of the tasks lying wholly inside the window; `ordered` by (StartTime, TaskId)."""
+    """One page of the tasks lying wholly inside the window; `ordered` by (StartTime, TaskId).
+
+    Tokens carry the `epoch` they were issued in; one from another epoch has expired.
+    """
     unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise Refusal("UnknownParameter", f"The parameter `{unknown[0]}` is not recognized.")
     start, end = _window(params, now)
     filters = _filters(params)
     query = _fingerprint(start, end, filters)
-    after = _read_token(params.get("ScrollToken", ""), query)
+    after = _read_token(params.get("ScrollToken", ""), query, epoch)
     matching = [
         task
         for task in ordered
@@ -44,7 +52,7 @@ def describe_record_task(
     more = len(matching) > page_size
     return {
         "TaskList": [dict(task) for task in page],
-        "ScrollToken": _make_token(query, _position(page[-1])) if more else "",
+        "ScrollToken": _make_token(query, _position(page[-1]), epoch) if more else "",
     }
 
 
@@ -89,22 +97,24 @@ def _fingerprint(start: int, end: int, filters: Mapping[str, str]) -> str:
     return hashlib.sha256(query.encode("utf-8")).hexdigest()[:16]
 
 
-def _make_token(query: str, after: tuple[int, str]) -> str:
+def _make_token(query: str, after: tuple[int, str], epoch: int) -> str:
     # The next page starts at the record after the last one returned, as Tencent's doc says.
-    raw = json.dumps({"q": query, "after": list(after)}, separators=(",", ":"))
+    raw = json.dumps({"q": query, "after": list(after), "e": epoch}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
 
 
-def _read_token(token: str, query: str) -> tuple[int, str] | None:
+def _read_token(token: str, query: str, epoch: int) -> tuple[int, str] | None:
     """The position a token continues from; None for a first page."""
     if not token:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
         start, task_id = data["after"]
-        issued_for = data["q"]
+        issued_for, issued_in = data["q"], data["e"]
     except (ValueError, KeyError, TypeError):
         raise Refusal("InvalidParameter", "ScrollToken is invalid.") from None
+    if issued_in != epoch:
+        raise Refusal("InvalidParameter", "ScrollToken has expired.")
     if not isinstance(start, int) or not isinstance(task_id, str):
         raise Refusal("InvalidParameter", "ScrollToken is invalid.")
     if issued_for != query:
