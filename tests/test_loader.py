@@ -227,3 +227,16 @@ async def test_an_integer_beyond_64_bits_in_a_record_is_stored_exactly(pool: asy
     counts = await loader.load(KEY, [task(1, raw={"TaskId": "task-1", "Sequence": big})], T0)
     assert await pool.fetchval("SELECT raw ->> 'Sequence' FROM tasks") == str(big)
     assert counts.changed == 0
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_window_failing_while_a_batch_is_written_leaves_nothing_behind(
+    pool: asyncpg.Pool,
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with Loader(pool).window(KEY) as window:
+            await window.add([task(n) for n in range(3)], (), T0)  # its write is under way
+            raise RuntimeError("the listing failed")
+    assert await count(pool, "tasks") == 0
+    await Loader(pool).load(KEY, [task(1)], T0)  # the connection went back to the pool sound
+    assert await count(pool, "tasks") == 1

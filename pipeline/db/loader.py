@@ -6,6 +6,7 @@ so a window is either wholly in the database or not at all. The loader knows not
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -80,6 +81,8 @@ class WindowLoad:
         # Pages are small; one lookup and COPY per few thousand rows saves round trips.
         if self._stager.pending >= STAGE_BATCH:
             await self._stager.flush()
+        elif self._stager.writing:
+            await asyncio.sleep(0)  # let the batch being written move on
 
     async def finish(
         self, covers: Period | None, fetched_at: datetime, *, whole_account: bool = False
@@ -89,7 +92,7 @@ class WindowLoad:
         `covers` is the start-time range the listing returned completely (`whole_account`: every
         task of the source). Tasks in it that the listing missed are marked deleted by the vendor.
         """
-        await self._stager.flush()
+        await self._stager.drain()
         if self._rejections:
             await self._conn.copy_records_to_table(
                 "rejected_records",
@@ -136,6 +139,10 @@ class WindowLoad:
         )  # fmt: skip
         return int(status.rsplit(" ", 1)[-1])
 
+    async def close(self) -> None:
+        """Stop what is still being written (the window did not finish)."""
+        await self._stager.close()
+
     def _unlisted(self) -> list[str]:
         """The scope's stored tasks that the listing did not name (a rejected read names one)."""
         rejected = {row[4] for row in self._rejections.values()}
@@ -164,7 +171,11 @@ class Loader:
         """
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(query("create_stage_tasks"))
-            yield WindowLoad(conn, key, scope, self._run_id)
+            load = WindowLoad(conn, key, scope, self._run_id)
+            try:
+                yield load
+            finally:
+                await load.close()
 
     async def load(
         self, key: SourceKey, tasks: Sequence[Task], seen_at: datetime, covers: Period | None = None

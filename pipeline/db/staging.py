@@ -11,6 +11,7 @@ a complete listing missed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -107,6 +108,7 @@ class Stager:
         self._inserted: set[int] = set()
         self.inserted = 0
         self.staged = 0
+        self._writing: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
@@ -127,11 +129,43 @@ class Stager:
         """Ids of the tasks stored in the scope that no read named so far."""
         return [task_id for task_id, state in (self._known or {}).items() if state is not _SEEN]
 
+    @property
+    def writing(self) -> bool:
+        """Whether a batch is still being written."""
+        return self._writing is not None and not self._writing.done()
+
     async def flush(self) -> None:
-        """Insert the buffered reads of new tasks; stage those that change stored ones."""
-        if not self._pending:
-            return
-        reads, self._pending = self._pending, []
+        """Start writing the buffered reads; the server works on them while the caller reads on.
+
+        The previous batch's write is finished first: a connection runs one statement at a time.
+        """
+        await self._wait()
+        if self._pending:
+            reads, self._pending = self._pending, []
+            self._writing = asyncio.create_task(self._write(reads))
+            await asyncio.sleep(0)  # let it send its first statement
+
+    async def drain(self) -> None:
+        """Write everything buffered and wait until the server has it."""
+        await self._wait()
+        if self._pending:
+            reads, self._pending = self._pending, []
+            await self._write(reads)
+
+    async def close(self) -> None:
+        """Stop a write still under way: the window failed and its transaction rolls back."""
+        if self._writing is not None:
+            self._writing.cancel()
+            await asyncio.wait([self._writing])
+            self._writing = None
+
+    async def _wait(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    async def _write(self, reads: list[Read]) -> None:
+        """Insert the reads of new tasks; stage those that change stored ones."""
         if self._known is None:
             self._known = await self._stored(min(r.seen_at for r in reads) - self._resolution)
         new, changed, unsettled = self._settle(reads)
