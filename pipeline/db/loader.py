@@ -24,7 +24,8 @@ from pipeline.periods import Period
 # Unchanged rows are not rewritten on every read: last_seen_at moves at most this often.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 BOUND_SLACK = timedelta(seconds=1)
-STAGE_BATCH = 5000
+# Reads per batch: a window holds up to two (one being written), so this bounds its memory.
+STAGE_BATCH = 2500
 
 REJECTED_COLUMNS = ("run_id", "vendor", "account", "api", "task_id", "reason", "raw", "rejected_at")
 
