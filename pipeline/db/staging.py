@@ -203,20 +203,20 @@ class Stager:
         unsettled: list[Read] = []
         for read in reads:
             task_id = read.task.task_id
+            if (stored := known.get(task_id, _MISSING)) is not _MISSING:
+                known[task_id] = _SEEN  # listed: not to be marked deleted
             id_key = hash(task_id)  # a collision costs a comparison or a merged batch
             if id_key in self._staged:
                 changed.append(read)
             elif id_key in self._inserted:
                 unsettled.append(read)
-            elif (stored := known.get(task_id, _MISSING)) is _MISSING:
+            elif stored is _MISSING:
                 (new if self._in_scope(read.task) else unsettled).append(read)
             elif stored is _SEEN:
                 unsettled.append(read)
-            else:
-                known[task_id] = _SEEN
-                if stored != read.content_hash:
-                    changed.append(read)
-                    self._staged.add(id_key)
+            elif stored != read.content_hash:
+                changed.append(read)
+                self._staged.add(id_key)
         return new, changed, unsettled
 
     async def _differing(self, reads: list[Read], stale_before: datetime) -> dict[int, bool]:
