@@ -155,9 +155,11 @@ class Stager:
     async def close(self) -> None:
         """Stop a write still under way: the window failed and its transaction rolls back."""
         if self._writing is not None:
-            self._writing.cancel()
-            await asyncio.wait([self._writing])
-            self._writing = None
+            writing, self._writing = self._writing, None
+            writing.cancel()
+            await asyncio.wait([writing])
+            if not writing.cancelled():
+                writing.exception()  # retrieved: the window's own error is the one reported
 
     async def _wait(self) -> None:
         if self._writing is not None:
