@@ -125,6 +125,7 @@ def expire_tokens_from(tencent: TencentSandbox, first: int, last: int) -> None:
 async def test_an_expired_scroll_token_restarts_its_window_and_nothing_is_lost(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:
+    tencent.page_size = 20  # every window pages: tokens are out when they expire
     expire_tokens_from(tencent, 5, 5)
     report = await run(
         pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now

@@ -1,4 +1,4 @@
-"""Loads normalized tasks: new ones COPYed into `tasks` as they come, changed ones merged.
+"""Loads normalized tasks: new ones inserted as they are, changed ones merged with history.
 
 A window's tasks, its rejected records and its coverage row are written in one transaction,
 so a window is either wholly in the database or not at all. The loader knows nothing of vendors.
@@ -111,9 +111,15 @@ class WindowLoad:
         return counts
 
     async def _merge(self, counts: LoadCounts) -> None:
-        """Merge the reads that change stored tasks, with their history."""
-        counts.inserted = self._stager.inserted
-        if self._stager.staged:
+        """Insert the new tasks as they are; merge the changed ones, with their history."""
+        merge = self._stager.staged > 0
+        if self._stager.staged_new:
+            inserted = await self._insert_new()
+            if inserted is None:
+                merge = True
+            else:
+                counts.inserted = inserted
+        if merge:
             k = self._key
             row = await self._conn.fetchrow(
                 query("merge_stage_tasks"),
@@ -121,6 +127,19 @@ class WindowLoad:
             )  # fmt: skip
             counts.inserted += row["inserted"]
             counts.changed = row["changed"]
+
+    async def _insert_new(self) -> int | None:
+        """Insert the tasks new to the database; None when another window stored one first."""
+        k = self._key
+        try:
+            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
+                status = await self._conn.execute(
+                    query("insert_stage_new"), k.vendor, k.account, k.api
+                )
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+            await self._conn.execute(query("merge_stage_new"))
+            return None
+        return int(status.rsplit(" ", 1)[-1])
 
     async def _complete(
         self, covers: Period | None, checked: Period | None, fetched_at: datetime
@@ -171,7 +190,8 @@ class Loader:
         `scope` is the range of start times the window lists (None: the whole source).
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(query("create_stage_tasks"))
+            for statement in ("create_stage_tasks", "create_stage_new"):
+                await conn.execute(query(statement))
             load = WindowLoad(conn, key, scope, self._run_id)
             try:
                 yield load

@@ -3,10 +3,11 @@
 Each read carries a hash of its content. At its first batch, a window reads the stored hash of
 every task in its scope (the start times it lists) in one range scan; a re-read of unchanged
 data is then settled in memory and sends nothing. Reads outside the scope, and second reads of
-a task, are compared on the server by primary key. Tasks new to the database are COPYed into
-`tasks` as they come (no merge, no history to compute); reads that change a stored task go to
-`stage_tasks`, for the window's merge. The stored tasks of the scope that no read named are what
-a complete listing missed.
+a task, are compared on the server by primary key. Reads of tasks new to the database go to
+`stage_new`, inserted as they are when the window ends (no merge, no history to compute);
+reads that change a stored task go to `stage_tasks`, for the window's merge. Both are written
+while the window reads on. The stored tasks of the scope that no read named are what a complete
+listing missed.
 """
 
 from __future__ import annotations
@@ -28,13 +29,7 @@ STAGE_COLUMNS = (
     "ord", "task_id", "kind", "domain", "app", "stream", "room_id", "status", "vendor_status",
     "start_time", "end_time", "raw", "seen_at", "content_hash",
 )  # fmt: skip
-TASK_COLUMNS = (
-    "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
-    "status", "vendor_status", "start_time", "end_time", "raw", "first_seen_at", "last_seen_at",
-    "content_hash",
-)  # fmt: skip
-# Another window stored one of the batch's tasks first: the batch is merged instead.
-_TAKEN = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+
 _SIGN = 1 << 63
 _MISSING = object()  # not stored in the scope
 _SEEN = object()  # stored in the scope and read once already
@@ -58,30 +53,17 @@ class Read(NamedTuple):
     content_hash: int
 
 
-def _content(t: Task) -> tuple:
-    """The task's columns from task_id to raw, as both COPYs send them."""
+def _stage_row(read: Read) -> tuple:
+    t = read.task
     return (
-        t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
-        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(),
+        read.ord, t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
+        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(), read.seen_at,
+        read.content_hash,
     )  # fmt: skip
 
 
-def _stage_row(read: Read) -> tuple:
-    return (read.ord, *_content(read.task), read.seen_at, read.content_hash)
-
-
-def _latest(reads: list[Read]) -> list[Read]:
-    """The last read of each task."""
-    latest: dict[str, Read] = {}
-    for read in reads:
-        kept = latest.get(read.task.task_id)
-        if kept is None or kept.ord < read.ord:
-            latest[read.task.task_id] = read
-    return list(latest.values())
-
-
 class Stager:
-    """Writes one window's new tasks and stages the reads that change stored ones.
+    """Stages one window's reads of new tasks and those that change stored ones.
 
     `scope` is the start-time range the window lists (None: the whole source).
     """
@@ -102,11 +84,11 @@ class Stager:
         # Stored hash by task id (None: must be rewritten anyway), read once the first batch
         # tells how old a last_seen_at may be.
         self._known: dict[str, object] | None = None
-        # Hashes of ids (not the ids: small even for a big window). Once a task is staged for
-        # the merge, its later reads are too; a task this window inserted is compared again.
+        # Hashes of ids (not the ids: small even for a big window). Once a task is staged, its
+        # later reads are too, to the same table.
         self._staged: set[int] = set()
-        self._inserted: set[int] = set()
-        self.inserted = 0
+        self._new: set[int] = set()
+        self.staged_new = 0
         self.staged = 0
         self._writing: asyncio.Task[None] | None = None
 
@@ -135,7 +117,7 @@ class Stager:
         return self._writing is not None and not self._writing.done()
 
     async def flush(self) -> None:
-        """Start writing the buffered reads; the server works on them while the caller reads on.
+        """Start staging the buffered reads; the server works on them while the caller reads on.
 
         The previous batch's write is finished first: a connection runs one statement at a time.
         """
@@ -167,7 +149,7 @@ class Stager:
             await writing
 
     async def _write(self, reads: list[Read]) -> None:
-        """Insert the reads of new tasks; stage those that change stored ones."""
+        """Stage the reads of new tasks, and those that change stored ones."""
         if self._known is None:
             self._known = await self._stored(min(r.seen_at for r in reads) - self._resolution)
         new, changed, unsettled = self._settle(reads)
@@ -176,9 +158,11 @@ class Stager:
             differing = await self._differing(unsettled, stale_before)
             self._take_unsettled(unsettled, differing, new, changed)
         if new:
-            await self._insert(_latest(new))
+            await self._copy("stage_new", new)
+            self.staged_new += len(new)
         if changed:
-            await self._stage(changed)
+            await self._copy("stage_tasks", changed)
+            self.staged += len(changed)
 
     async def _stored(self, stale_before: datetime) -> dict[str, object]:
         if self._scope is None:
@@ -210,10 +194,14 @@ class Stager:
             id_key = hash(task_id)  # a collision costs a comparison or a merged batch
             if id_key in self._staged:
                 changed.append(read)
-            elif id_key in self._inserted:
-                unsettled.append(read)
+            elif id_key in self._new:
+                new.append(read)
             elif stored is _MISSING:
-                (new if self._in_scope(read.task) else unsettled).append(read)
+                if self._in_scope(read.task):
+                    new.append(read)
+                    self._new.add(id_key)
+                else:
+                    unsettled.append(read)
             elif stored is _SEEN:
                 unsettled.append(read)
             elif stored != read.content_hash:
@@ -236,29 +224,16 @@ class Stager:
     ) -> None:
         """Add the unsettled reads that change something; the server named them by position."""
         for n, read in enumerate(reads, 1):
-            if differing.get(n) is False:  # not stored: every read of the task says so
-                new.append(read)
-            elif differing.get(n):
-                self._staged.add(hash(read.task.task_id))
-        for read in reads:  # every read of a staged task: the merge keeps the latest
-            if hash(read.task.task_id) in self._staged:
+            id_key = hash(read.task.task_id)
+            if n in differing and id_key not in self._staged and id_key not in self._new:
+                (self._staged if differing[n] else self._new).add(id_key)
+        for read in reads:  # every read of a staged task: the latest one wins
+            id_key = hash(read.task.task_id)
+            if id_key in self._staged:
                 changed.append(read)
+            elif id_key in self._new:
+                new.append(read)
 
-    async def _insert(self, reads: list[Read]) -> None:
-        """COPY new tasks into `tasks`, or stage them for the merge if one is taken."""
-        key = self._key
-        rows = ((*key, *_content(r.task), r.seen_at, r.seen_at, r.content_hash) for r in reads)
-        try:
-            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
-                await self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
-        except _TAKEN:
-            self._staged.update(hash(r.task.task_id) for r in reads)
-            await self._stage(reads)
-            return
-        self._inserted.update(hash(r.task.task_id) for r in reads)
-        self.inserted += len(reads)
-
-    async def _stage(self, reads: list[Read]) -> None:
+    async def _copy(self, table: str, reads: list[Read]) -> None:
         rows = map(_stage_row, reads)
-        await self._conn.copy_records_to_table("stage_tasks", records=rows, columns=STAGE_COLUMNS)
-        self.staged += len(reads)
+        await self._conn.copy_records_to_table(table, records=rows, columns=STAGE_COLUMNS)

@@ -1,7 +1,7 @@
 -- name: create_stage_tasks
--- A per-connection staging table for one window's reads of stored tasks that change them,
--- for the merge; emptied at every commit. The window's vendor, account and API are parameters
--- of the merge.
+-- Per-connection staging tables for one window's reads that change stored tasks (for the
+-- merge, stage_tasks) and of tasks new to the database (stage_new); emptied at every commit.
+-- The window's vendor, account and API are parameters of the statements that read them.
 CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     ord             bigint      NOT NULL,
     task_id         text        NOT NULL,
@@ -18,6 +18,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     seen_at         timestamptz NOT NULL,
     content_hash    bigint      NOT NULL
 ) ON COMMIT DELETE ROWS;
+
+-- name: create_stage_new
+CREATE TEMP TABLE IF NOT EXISTS stage_new (LIKE stage_tasks) ON COMMIT DELETE ROWS;
 
 -- name: stored_hashes_between
 -- The stored state of a window's scope, as two arrays in one row: each task id and its content
@@ -61,6 +64,26 @@ WHERE t.task_id IS NULL
    OR t.content_hash IS DISTINCT FROM r.content_hash
    OR t.vendor_deleted_at IS NOT NULL
    OR t.last_seen_at < $6;
+
+-- name: insert_stage_new
+-- Inserts the window's new tasks as they are, at its end: no conflict handling, no history (a
+-- task's first row has nothing to compare with). The latest read of a task wins. Rows go in key
+-- order, and only while the window commits: concurrent windows that read the same new task
+-- (their queries overlap) cannot hold it for long or lock in opposite orders.
+-- $1 vendor, $2 account, $3 api.
+INSERT INTO tasks (
+    vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+    vendor_status, start_time, end_time, raw, first_seen_at, last_seen_at, content_hash
+)
+SELECT DISTINCT ON (task_id)
+       $1, $2, $3, task_id, kind, domain, app, stream, room_id, status,
+       vendor_status, start_time, end_time, raw, seen_at, seen_at, content_hash
+FROM stage_new
+ORDER BY task_id, ord DESC;
+
+-- name: merge_stage_new
+-- When another window stored one of our new tasks first, every new read is merged instead.
+INSERT INTO stage_tasks SELECT * FROM stage_new;
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
