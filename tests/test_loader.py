@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from pipeline.db.loader import Loader, SourceKey
+from pipeline.db.loader import LoadCounts, Loader, SourceKey
 from pipeline.model import Kind, Rejection, Status, Task
 from pipeline.periods import Period
 
@@ -157,12 +158,26 @@ def flush_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_new_task_read_twice_in_a_window_is_inserted_once_with_its_latest_state(
     pool: asyncpg.Pool,
 ) -> None:
-    async with Loader(pool).window(KEY) as window:
+    async with Loader(pool).window(KEY, Period(T0, T0 + timedelta(days=1))) as window:
         await window.add([task(1)], (), T0)
         await window.add([task(1, status=Status.STOPPED)], (), T0)
         counts = await window.finish(None, T0)
     assert (counts.inserted, counts.changed) == (1, 0)
     assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_whole_source_window_inserts_as_it_reads_and_records_a_later_change(
+    pool: asyncpg.Pool,
+) -> None:
+    async with Loader(pool).window(KEY) as window:
+        await window.add([task(1)], (), T0)
+        await window.add([task(2)], (), T0)  # the first batch is in tasks by now
+        assert await count(pool, "tasks") == 0  # not visible before the window commits
+        await window.add([task(1, status=Status.STOPPED)], (), T0)
+        counts = await window.finish(None, T0)
+    assert (counts.inserted, counts.changed) == (2, 1)
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"
 
 
 @pytest.mark.usefixtures("flush_every_page")
@@ -239,3 +254,41 @@ async def test_a_window_failing_while_a_batch_is_written_leaves_nothing_behind(
     assert await count(pool, "tasks") == 0
     await Loader(pool).load(KEY, [task(1)], T0)  # the connection went back to the pool sound
     assert await count(pool, "tasks") == 1
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_overlapping_windows_reading_the_same_new_tasks_in_opposite_orders_both_commit(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    shared = [task(n) for n in range(1, 9)]
+    both_read = asyncio.Barrier(2)
+
+    async def window(scope: Period, tasks: list[Task]) -> LoadCounts:
+        async with loader.window(KEY, scope) as load:
+            for one in tasks:
+                await load.add([one], (), T0)
+            await both_read.wait()
+            return await load.finish(scope, T0)
+
+    first, second = await asyncio.gather(
+        window(Period(T0, T0 + timedelta(hours=5)), shared),
+        window(Period(T0 + timedelta(hours=5), T0 + timedelta(days=1)), shared[::-1]),
+    )
+    assert first.inserted + second.inserted == len(shared)
+    assert await count(pool, "tasks") == len(shared)
+    assert await count(pool, "task_history") == 0
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_whole_source_window_merges_a_new_task_another_transaction_stored_first(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    async with loader.window(KEY) as later:
+        await later.add([task(2)], (), T0)  # reads what the source holds: nothing yet
+        await loader.load(KEY, [task(1)], T0)
+        await later.add([task(1, status=Status.STOPPED)], (), T0 + timedelta(minutes=1))
+        counts = await later.finish(None, T0 + timedelta(minutes=1))
+    assert (counts.inserted, counts.changed) == (1, 1)
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"

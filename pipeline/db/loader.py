@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from pipeline.db.sqlfiles import query
-from pipeline.db.staging import Stager
+from pipeline.db.staging import TAKEN, Stager
 from pipeline.model import Rejection, Task
 from pipeline.periods import Period
 
@@ -112,13 +112,14 @@ class WindowLoad:
 
     async def _merge(self, counts: LoadCounts) -> None:
         """Insert the new tasks as they are; merge the changed ones, with their history."""
+        counts.inserted = self._stager.inserted
         merge = self._stager.staged > 0
         if self._stager.staged_new:
             inserted = await self._insert_new()
             if inserted is None:
                 merge = True
             else:
-                counts.inserted = inserted
+                counts.inserted += inserted
         if merge:
             k = self._key
             row = await self._conn.fetchrow(
@@ -136,7 +137,7 @@ class WindowLoad:
                 status = await self._conn.execute(
                     query("insert_stage_new"), k.vendor, k.account, k.api
                 )
-        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+        except TAKEN:
             await self._conn.execute(query("merge_stage_new"))
             return None
         return int(status.rsplit(" ", 1)[-1])

@@ -29,6 +29,13 @@ STAGE_COLUMNS = (
     "ord", "task_id", "kind", "domain", "app", "stream", "room_id", "status", "vendor_status",
     "start_time", "end_time", "raw", "seen_at", "content_hash",
 )  # fmt: skip
+TASK_COLUMNS = (
+    "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
+    "status", "vendor_status", "start_time", "end_time", "raw", "first_seen_at", "last_seen_at",
+    "content_hash",
+)  # fmt: skip
+# Another transaction stored one of a batch's new tasks first: the batch is merged instead.
+TAKEN = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 
 _SIGN = 1 << 63
 _MISSING = object()  # not stored in the scope
@@ -53,13 +60,26 @@ class Read(NamedTuple):
     content_hash: int
 
 
-def _stage_row(read: Read) -> tuple:
-    t = read.task
+def _content(t: Task) -> tuple:
+    """The task's columns from task_id to raw, as both COPYs send them."""
     return (
-        read.ord, t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
-        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(), read.seen_at,
-        read.content_hash,
+        t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
+        t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(),
     )  # fmt: skip
+
+
+def _stage_row(read: Read) -> tuple:
+    return (read.ord, *_content(read.task), read.seen_at, read.content_hash)
+
+
+def _latest(reads: list[Read]) -> list[Read]:
+    """The last read of each task."""
+    latest: dict[str, Read] = {}
+    for read in reads:
+        kept = latest.get(read.task.task_id)
+        if kept is None or kept.ord < read.ord:
+            latest[read.task.task_id] = read
+    return list(latest.values())
 
 
 class Stager:
@@ -85,9 +105,11 @@ class Stager:
         # tells how old a last_seen_at may be.
         self._known: dict[str, object] | None = None
         # Hashes of ids (not the ids: small even for a big window). Once a task is staged, its
-        # later reads are too, to the same table.
+        # later reads are too, to the same table; a task already inserted is compared again.
         self._staged: set[int] = set()
         self._new: set[int] = set()
+        self._inserted: set[int] = set()
+        self.inserted = 0
         self.staged_new = 0
         self.staged = 0
         self._writing: asyncio.Task[None] | None = None
@@ -157,7 +179,9 @@ class Stager:
             stale_before = max(r.seen_at for r in unsettled) - self._resolution
             differing = await self._differing(unsettled, stale_before)
             self._take_unsettled(unsettled, differing, new, changed)
-        if new:
+        if new and self._scope is None:
+            await self._insert(_latest(new))
+        elif new:
             await self._copy("stage_new", new)
             self.staged_new += len(new)
         if changed:
@@ -194,6 +218,8 @@ class Stager:
             id_key = hash(task_id)  # a collision costs a comparison or a merged batch
             if id_key in self._staged:
                 changed.append(read)
+            elif id_key in self._inserted:
+                unsettled.append(read)
             elif id_key in self._new:
                 new.append(read)
             elif stored is _MISSING:
@@ -233,6 +259,26 @@ class Stager:
                 changed.append(read)
             elif id_key in self._new:
                 new.append(read)
+
+    async def _insert(self, reads: list[Read]) -> None:
+        """COPY new tasks straight into `tasks`, or stage them for the merge if one is taken.
+
+        Only for a whole-source window, the one window of its source in a run: windows that
+        share a source hold their new tasks until they commit, or two of them reading the same
+        new task could each wait for the other.
+        """
+        key = self._key
+        rows = ((*key, *_content(r.task), r.seen_at, r.seen_at, r.content_hash) for r in reads)
+        try:
+            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
+                await self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
+        except TAKEN:
+            self._staged.update(hash(r.task.task_id) for r in reads)
+            await self._copy("stage_tasks", reads)
+            self.staged += len(reads)
+            return
+        self._inserted.update(hash(r.task.task_id) for r in reads)
+        self.inserted += len(reads)
 
     async def _copy(self, table: str, reads: list[Read]) -> None:
         rows = map(_stage_row, reads)
