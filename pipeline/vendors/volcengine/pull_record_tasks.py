@@ -70,6 +70,13 @@ def _detail(result: Mapping[str, Any]) -> Mapping[str, Any]:
     return detail if isinstance(detail, dict) else result
 
 
+def _missing(record: Record) -> list[str]:
+    """The documented fields a list item lacks; none for an item without a usable TaskId."""
+    if not isinstance(record, dict) or not isinstance(record.get("TaskId"), str):
+        return []
+    return [f for f in FIELDS if f not in record]
+
+
 @dataclass(frozen=True)
 class PullRecordTasks:
     """The `ListPullRecordTask` source."""
@@ -87,15 +94,26 @@ class PullRecordTasks:
             read, api=self.api, id_key="TaskId", scans=self.scans, front_moves_on_change=False
         )
         async for records in pages:
-            yield list(await asyncio.gather(*(self._complete(call, r) for r in records)))
+            yield await self._completed(call, records)
 
-    async def _complete(self, call: Caller, record: Record) -> Record:
-        """The list item, with any missing documented field filled from GetPullRecordTask."""
-        if not isinstance(record, dict) or not isinstance(record.get("TaskId"), str):
-            return record
-        missing = [f for f in FIELDS if f not in record]
-        if not missing:
-            return record
+    async def _completed(self, call: Caller, records: list[Record]) -> list[Record]:
+        """The page, its items missing a documented field filled from GetPullRecordTask.
+
+        Nearly every item is complete: only the others become tasks of their own.
+        """
+        gaps = {i: missing for i, r in enumerate(records) if (missing := _missing(r))}
+        if not gaps:
+            return records
+        filled = await asyncio.gather(
+            *(self._complete(call, records[i], missing) for i, missing in gaps.items())
+        )
+        completed = list(records)
+        for i, record in zip(gaps, filled, strict=True):
+            completed[i] = record
+        return completed
+
+    async def _complete(self, call: Caller, record: Record, missing: list[str]) -> Record:
+        """The list item, with its missing documented fields filled from GetPullRecordTask."""
         try:
             detail = _detail(await call({"TaskID": record["TaskId"]}, api=GET_API))
         except SourceError as exc:
