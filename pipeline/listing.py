@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from pipeline.errors import PagingError, PartialListing
-from pipeline.source import Record
+from pipeline.source import Caller, Record
 
 log = structlog.get_logger(__name__)
 
@@ -114,3 +114,22 @@ async def scan_until_stable(
             return
         log.info("listing.shifted", scan=scan, totals=sorted(totals), tasks_seen=len(seen))
     raise PartialListing(f"{api}: the task list kept changing during {scans} scans")
+
+
+def numbered_pages(
+    call: Caller,
+    parse: Callable[[Record, str], ListPage],
+    *,
+    api: str,
+    page_size: int,
+    scans: int,
+    front_moves_on_change: bool,
+) -> AsyncIterator[list[Record]]:
+    """A whole-account list paged by `PageNum` (from 1) and `PageSize`, scanned until stable."""
+
+    async def read(page: int) -> ListPage:
+        return parse(await call({"PageNum": page, "PageSize": page_size}), api)
+
+    return scan_until_stable(
+        read, api=api, id_key="TaskId", scans=scans, front_moves_on_change=front_moves_on_change
+    )

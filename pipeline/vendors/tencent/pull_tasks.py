@@ -16,7 +16,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError
-from pipeline.listing import ListPage, page_count, scan_until_stable
+from pipeline.listing import ListPage, numbered_pages, page_count
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, validate
@@ -76,16 +76,12 @@ class PullStreamTasks:
     rules: None = None
     scans: int = SCANS
 
-    async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
-        async def read(page: int) -> ListPage:
-            return _page(await call({"PageNum": page, "PageSize": PAGE_SIZE}), self.api)
-
+    def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         # Ordered by last update, newest first: every change shows at the front of page 1.
-        pages = scan_until_stable(
-            read, api=self.api, id_key="TaskId", scans=self.scans, front_moves_on_change=True
-        )
-        async for records in pages:
-            yield records
+        return numbered_pages(
+            call, _page, api=self.api, page_size=PAGE_SIZE, scans=self.scans,
+            front_moves_on_change=True,
+        )  # fmt: skip
 
     def normalize(self, raw: Record, observed_at: datetime) -> Normalized:
         task = validate(PullStreamTask, raw)

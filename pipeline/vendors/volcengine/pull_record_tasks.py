@@ -17,7 +17,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PagingError, SourceError
-from pipeline.listing import ListPage, page_count, scan_until_stable
+from pipeline.listing import ListPage, numbered_pages, page_count
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, validate
@@ -87,12 +87,10 @@ class PullRecordTasks:
     scans: int = SCANS
 
     async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
-        async def read(page: int) -> ListPage:
-            return _page(await call({"PageNum": page, "PageSize": PAGE_SIZE}), self.api)
-
-        pages = scan_until_stable(
-            read, api=self.api, id_key="TaskId", scans=self.scans, front_moves_on_change=False
-        )
+        pages = numbered_pages(
+            call, _page, api=self.api, page_size=PAGE_SIZE, scans=self.scans,
+            front_moves_on_change=False,
+        )  # fmt: skip
         async for records in pages:
             yield await self._completed(call, records)
 
