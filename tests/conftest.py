@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import asyncpg
 import pytest
 from pydantic import SecretStr
 
 from pipeline.config import HttpSettings, RetrySettings, Settings
+from pipeline.sandbox.twin import Twin
 from pipeline.vendors.base import AccountBase
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
@@ -76,6 +78,19 @@ def tencent(frozen_now: int) -> TencentSandbox:
 async def tencent_url(tencent: TencentSandbox) -> AsyncIterator[str]:
     async with tencent.serve() as server:
         yield server.url
+
+
+@pytest.fixture
+async def url(sandbox: Twin) -> AsyncIterator[str]:
+    """Where the test module's own `sandbox` twin answers (its tests of the twin itself)."""
+    async with sandbox.serve() as server:
+        yield server.url
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
+        yield client
 
 
 def tencent_account(

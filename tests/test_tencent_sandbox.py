@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -45,18 +44,6 @@ def sandbox() -> TencentSandbox:
     twin = TencentSandbox(credentials={SECRET_ID: SECRET_KEY}, clock=lambda: NOW, page_size=10)
     twin.add_record_tasks([_task("inside", WINDOW[0] + 100, WINDOW[0] + 3700)])
     return twin
-
-
-@pytest.fixture
-async def url(sandbox: TencentSandbox) -> AsyncIterator[str]:
-    async with sandbox.serve() as server:
-        yield server.url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def test_server_binds_an_ephemeral_loopback_port(sandbox: TencentSandbox) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -50,18 +49,6 @@ def sandbox() -> TencentSandbox:
     twin = TencentSandbox(credentials={SECRET_ID: SECRET_KEY}, clock=lambda: NOW)
     twin.add_pull_tasks(generate_pull_tasks(NOW, count=COUNT))
     return twin
-
-
-@pytest.fixture
-async def url(sandbox: TencentSandbox) -> AsyncIterator[str]:
-    async with sandbox.serve() as server:
-        yield server.url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

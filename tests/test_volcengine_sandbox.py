@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -101,18 +100,6 @@ def sandbox() -> VolcengineSandbox:
     twin = VolcengineSandbox(credentials={AK: SK}, clock=lambda: NOW)
     twin.add_tasks(generate_pull_record_tasks(NOW, count=COUNT))
     return twin
-
-
-@pytest.fixture
-async def url(sandbox: VolcengineSandbox) -> AsyncIterator[str]:
-    async with sandbox.serve() as server:
-        yield server.url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -80,18 +79,6 @@ def sandbox() -> ZegoSandbox:
     twin = _twin()
     twin.add_tasks(generate_zego_tasks(NOW, count=COUNT))
     return twin
-
-
-@pytest.fixture
-async def url(sandbox: ZegoSandbox) -> AsyncIterator[str]:
-    async with sandbox.serve() as server:
-        yield server.url
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.mark.parametrize("status", [2, 3])
