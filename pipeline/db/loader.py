@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from pipeline.db.sqlfiles import query
-from pipeline.db.staging import TAKEN, Stager
+from pipeline.db.staging import Stager
 from pipeline.model import Rejection, Task
 from pipeline.periods import Period
 
@@ -112,15 +112,9 @@ class WindowLoad:
 
     async def _merge(self, counts: LoadCounts) -> None:
         """Insert the new tasks as they are; merge the changed ones, with their history."""
+        await self._stager.insert_new()
         counts.inserted = self._stager.inserted
-        merge = self._stager.staged > 0
-        if self._stager.staged_new:
-            inserted = await self._insert_new()
-            if inserted is None:
-                merge = True
-            else:
-                counts.inserted += inserted
-        if merge:
+        if self._stager.staged:
             k = self._key
             row = await self._conn.fetchrow(
                 query("merge_stage_tasks"),
@@ -128,19 +122,6 @@ class WindowLoad:
             )  # fmt: skip
             counts.inserted += row["inserted"]
             counts.changed = row["changed"]
-
-    async def _insert_new(self) -> int | None:
-        """Insert the tasks new to the database; None when another window stored one first."""
-        k = self._key
-        try:
-            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
-                status = await self._conn.execute(
-                    query("insert_stage_new"), k.vendor, k.account, k.api
-                )
-        except TAKEN:
-            await self._conn.execute(query("merge_stage_new"))
-            return None
-        return int(status.rsplit(" ", 1)[-1])
 
     async def _complete(
         self, covers: Period | None, checked: Period | None, fetched_at: datetime

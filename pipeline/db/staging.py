@@ -13,9 +13,9 @@ listing missed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 import xxhash
@@ -34,8 +34,6 @@ TASK_COLUMNS = (
     "status", "vendor_status", "start_time", "end_time", "raw", "first_seen_at", "last_seen_at",
     "content_hash",
 )  # fmt: skip
-# Another transaction stored one of a batch's new tasks first: the batch is merged instead.
-TAKEN = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 
 _SIGN = 1 << 63
 _MISSING = object()  # not stored in the scope
@@ -269,16 +267,43 @@ class Stager:
         """
         key = self._key
         rows = ((*key, *_content(r.task), r.seen_at, r.seen_at, r.content_hash) for r in reads)
-        try:
-            async with self._conn.transaction():  # a savepoint: a refusal undoes only this
-                await self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
-        except TAKEN:
-            self._staged.update(hash(r.task.task_id) for r in reads)
+        copied = self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
+        if await self._first_to_store(copied) is None:
+            self._move(reads, self._staged)
             await self._copy("stage_tasks", reads)
             self.staged += len(reads)
             return
-        self._inserted.update(hash(r.task.task_id) for r in reads)
+        self._move(reads, self._inserted)
         self.inserted += len(reads)
+
+    async def insert_new(self) -> None:
+        """At the window's end: insert the staged new tasks, or stage them for the merge if one
+        is taken."""
+        if not self.staged_new:
+            return
+        status = await self._first_to_store(
+            self._conn.execute(query("insert_stage_new"), *self._key)
+        )
+        if status is None:
+            await self._conn.execute(query("merge_stage_new"))
+            self.staged += self.staged_new
+        else:
+            self.inserted += int(status.rsplit(" ", 1)[-1])
+
+    async def _first_to_store(self, write: Coroutine[Any, Any, str]) -> str | None:
+        """`write`'s status, under a savepoint; None when another transaction stored (or is
+        storing) one of its tasks first, and the savepoint undid it."""
+        try:
+            async with self._conn.transaction():
+                return await write
+        except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+            return None
+
+    def _move(self, reads: list[Read], to: set[int]) -> None:
+        """Note the reads' tasks as no longer new (one set each: a big window holds many)."""
+        keys = {hash(r.task.task_id) for r in reads}
+        self._new -= keys
+        to |= keys
 
     async def _copy(self, table: str, reads: list[Read]) -> None:
         rows = map(_stage_row, reads)
