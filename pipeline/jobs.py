@@ -16,7 +16,6 @@ from pipeline.db.locks import source_lock
 from pipeline.db.runs import SourceResult
 from pipeline.errors import DatabaseError, PartialListing, SourceError
 from pipeline.model import Rejection, Task
-from pipeline.payloads import storable
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
 from pipeline.source import Record, Source
@@ -106,7 +105,10 @@ class SourceRunner:
         windows = planned.plan.windows
         result.windows_planned = len(windows)
         self._progress.planned(job.key, len(windows))
-        await self._fetch_windows(job, windows, result)
+        try:
+            await self._fetch_windows(job, windows, result)
+        finally:
+            await self._merge_parked(job, result)
         if result.windows_done < len(windows):
             result.outcome = "interrupted"
             result.notes.append(
@@ -115,6 +117,14 @@ class SourceRunner:
             )
         else:
             result.outcome = "succeeded"
+
+    async def _merge_parked(self, job: Job, result: SourceResult) -> None:
+        """Merge what the windows parked for one another (even if one failed: the reads may be
+        all that is left of its tasks); if that fails, the next run merges them."""
+        try:
+            result.counts.add(await self._loader.merge_parked(job.key))
+        except _DB_RETRYABLE as exc:
+            log.warning("parked.not_merged", error=type(exc).__name__)
 
     async def _save(self, result: SourceResult) -> None:
         # Saved as soon as the source ends, so a run killed later still shows its finished parts.
@@ -214,13 +224,11 @@ def _normalize(
 def _normalize_one(source: Source, raw: Record, seen_at: datetime) -> Task | Rejection:
     """One record as a task or a rejection; whatever happens, the rest of the page loads."""
     try:
-        clean = storable(raw)
+        return source.normalize(raw, seen_at)
     except RecursionError:
         return Rejection("nested too deeply to store", {"unstorable": repr(raw)[:10_000]})
-    try:
-        return source.normalize(clean, seen_at)
     except Exception as exc:
-        return Rejection(f"could not be normalized: {type(exc).__name__}: {exc}", clean)
+        return Rejection(f"could not be normalized: {type(exc).__name__}: {exc}", raw)
 
 
 def _first_error(exc: BaseException) -> BaseException:

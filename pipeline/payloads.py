@@ -13,12 +13,20 @@ NUL_STANDIN = "\ufffd"
 
 
 def json_object(body: bytes) -> dict[str, Any] | None:
-    """The JSON object in `body`, or None for anything else (not JSON, not an object, too deep)."""
+    """The JSON object in `body`, or None for anything else (not JSON, not an object, too deep).
+
+    What PostgreSQL cannot store is replaced as it is read: NaN and infinities by their names as
+    text, U+0000 by NUL_STANDIN. Every vendor record comes through here, so none needs a check
+    of its own.
+    """
     try:
-        decoded = json.loads(body)
+        decoded = json.loads(body, parse_constant=_NON_FINITE.__getitem__, parse_float=_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return decoded if isinstance(decoded, dict) else None
+    if not isinstance(decoded, dict):
+        return None
+    # JSON holds U+0000 only as an escape (or as a NUL byte of a UTF-16 or -32 body).
+    return _clean(decoded) if b"\\u0000" in body or b"\x00" in body else decoded
 
 
 def json_bytes(value: Any) -> bytes:
@@ -32,31 +40,18 @@ def json_bytes(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def storable(value: Any) -> Any:
-    """`value` with what PostgreSQL cannot store replaced: U+0000, NaN and infinities.
-
-    Returns `value` itself when nothing needs replacing, which is nearly always.
-    """
-    return _clean(value) if _unstorable(value) else value
+# What json.loads meets beyond the finite floats, as text ("nan", "inf", "-inf", as str() does).
+_NON_FINITE = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf"}
 
 
-def _unstorable(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
-    return False
+def _float(text: str) -> float | str:
+    value = float(text)  # 1e400 is read as infinity
+    return value if math.isfinite(value) else str(value)
 
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", NUL_STANDIN)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # "nan", "inf", "-inf": kept as text rather than lost
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list):

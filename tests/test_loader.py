@@ -15,6 +15,8 @@ from pipeline.periods import Period
 
 KEY = SourceKey("tencent", "acct", "DescribeRecordTask")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+DAY = Period(T0, T0 + timedelta(days=1))
+NEXT_DAY = Period(T0 + timedelta(days=1), T0 + timedelta(days=2))
 
 
 def task(n: int, **changes: object) -> Task:
@@ -77,10 +79,11 @@ async def test_unchanged_task_is_marked_seen_after_the_resolution(pool: asyncpg.
     assert await count(pool, "task_history") == 0
 
 
-async def test_a_task_twice_in_one_window_is_loaded_once_with_its_latest_state(
-    pool: asyncpg.Pool,
+@pytest.mark.parametrize("scope", [None, DAY], ids=["whole source", "scoped"])
+async def test_a_task_twice_in_one_batch_is_loaded_once_with_its_latest_state(
+    pool: asyncpg.Pool, scope: Period | None
 ) -> None:
-    async with Loader(pool).window(KEY) as window:
+    async with Loader(pool).window(KEY, scope) as window:
         await window.add([task(1)], (), T0)
         await window.add([task(1, status=Status.STOPPED)], (), T0)
         counts = await window.finish(None, T0)
@@ -155,22 +158,11 @@ def flush_every_page(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("flush_every_page")
-async def test_a_new_task_read_twice_in_a_window_is_inserted_once_with_its_latest_state(
-    pool: asyncpg.Pool,
+@pytest.mark.parametrize("scope", [None, DAY], ids=["whole source", "scoped"])
+async def test_a_window_inserts_new_tasks_as_it_reads_and_records_a_later_change(
+    pool: asyncpg.Pool, scope: Period | None
 ) -> None:
-    async with Loader(pool).window(KEY, Period(T0, T0 + timedelta(days=1))) as window:
-        await window.add([task(1)], (), T0)
-        await window.add([task(1, status=Status.STOPPED)], (), T0)
-        counts = await window.finish(None, T0)
-    assert (counts.inserted, counts.changed) == (1, 0)
-    assert await pool.fetchval("SELECT status FROM tasks") == "stopped"
-
-
-@pytest.mark.usefixtures("flush_every_page")
-async def test_a_whole_source_window_inserts_as_it_reads_and_records_a_later_change(
-    pool: asyncpg.Pool,
-) -> None:
-    async with Loader(pool).window(KEY) as window:
+    async with Loader(pool).window(KEY, scope) as window:
         await window.add([task(1)], (), T0)
         await window.add([task(2)], (), T0)  # the first batch is in tasks by now
         assert await count(pool, "tasks") == 0  # not visible before the window commits
@@ -181,13 +173,13 @@ async def test_a_whole_source_window_inserts_as_it_reads_and_records_a_later_cha
 
 
 @pytest.mark.usefixtures("flush_every_page")
+@pytest.mark.parametrize("scope", [None, DAY], ids=["whole source", "scoped"])
 async def test_a_new_task_another_window_stored_first_is_merged_with_its_change(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, scope: Period | None
 ) -> None:
     loader = Loader(pool)
-    day = Period(T0, T0 + timedelta(days=1))
-    async with loader.window(KEY, day) as later:
-        await later.add([task(2)], (), T0)  # reads what the day holds: nothing yet
+    async with loader.window(KEY, scope) as later:
+        await later.add([task(2)], (), T0)  # reads what the scope holds: nothing yet
         await loader.load(KEY, [task(1)], T0)  # meanwhile another window stores task 1
         await later.add([task(1, status=Status.STOPPED)], (), T0 + timedelta(minutes=1))
         counts = await later.finish(None, T0 + timedelta(minutes=1))
@@ -207,6 +199,18 @@ async def test_a_stored_task_the_listing_missed_is_marked_deleted_only_inside_it
     deleted = await pool.fetch("SELECT task_id FROM tasks WHERE vendor_deleted_at IS NOT NULL")
     assert counts.deleted == 1
     assert [r["task_id"] for r in deleted] == ["task-2"]
+
+
+@pytest.mark.parametrize("scope", [None, DAY], ids=["whole source", "scoped"])
+async def test_a_complete_listing_that_returns_nothing_marks_the_stored_tasks_deleted(
+    pool: asyncpg.Pool, scope: Period | None
+) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1), task(2)], T0, covers=scope)
+    async with loader.window(KEY, scope) as window:
+        counts = await window.finish(scope, T0, whole_account=scope is None)
+    assert counts.deleted == 2
+    assert await count(pool, "tasks_deleted_by_vendor") == 2
 
 
 async def test_a_stored_task_read_with_a_start_outside_the_scope_is_compared_and_merged(
@@ -275,20 +279,49 @@ async def test_overlapping_windows_reading_the_same_new_tasks_in_opposite_orders
         window(Period(T0, T0 + timedelta(hours=5)), shared),
         window(Period(T0 + timedelta(hours=5), T0 + timedelta(days=1)), shared[::-1]),
     )
-    assert first.inserted + second.inserted == len(shared)
+    parked = await loader.merge_parked(KEY)
+    assert first.inserted + second.inserted + parked.inserted == len(shared)
     assert await count(pool, "tasks") == len(shared)
     assert await count(pool, "task_history") == 0
 
 
+async def read_the_day(loader: Loader, tasks: list[Task], seen_at: datetime) -> LoadCounts:
+    """A window of the day whose query reaches into the next day (as Tencent's do)."""
+    async with loader.window(KEY, DAY) as load:
+        await load.add(tasks, (), seen_at)
+        return await load.finish(DAY, seen_at)
+
+
 @pytest.mark.usefixtures("flush_every_page")
-async def test_a_whole_source_window_merges_a_new_task_another_transaction_stored_first(
+async def test_a_read_outside_the_scope_that_another_window_holds_is_parked_and_merged_later(
     pool: asyncpg.Pool,
 ) -> None:
     loader = Loader(pool)
-    async with loader.window(KEY) as later:
-        await later.add([task(2)], (), T0)  # reads what the source holds: nothing yet
-        await loader.load(KEY, [task(1)], T0)
-        await later.add([task(1, status=Status.STOPPED)], (), T0 + timedelta(minutes=1))
-        counts = await later.finish(None, T0 + timedelta(minutes=1))
-    assert (counts.inserted, counts.changed) == (1, 1)
-    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-1'") == "stopped"
+    async with loader.window(KEY, NEXT_DAY) as owner:
+        await owner.add([task(30)], (), T0)
+        await owner.add([task(31)], (), T0)  # task 30 is written (and held) by now
+        stopped = task(30, status=Status.STOPPED)
+        counts = await read_the_day(loader, [task(1), stopped], T0 + timedelta(hours=1))
+        assert (counts.inserted, counts.changed) == (1, 0)  # committed without waiting
+        await owner.finish(NEXT_DAY, T0)
+    merged = await loader.merge_parked(KEY)
+    assert (merged.inserted, merged.changed) == (0, 1)
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-30'") == "stopped"
+    assert await count(pool, "task_history") == 1
+    assert await count(pool, "deferred_reads") == 0
+
+
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_parked_read_older_than_the_stored_task_changes_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    async with loader.window(KEY, NEXT_DAY) as owner:
+        await owner.add([task(30, status=Status.STOPPED)], (), T0 + timedelta(hours=2))
+        await owner.add([task(31)], (), T0 + timedelta(hours=2))
+        await read_the_day(loader, [task(30)], T0 + timedelta(hours=1))  # read before the stop
+        await owner.finish(NEXT_DAY, T0 + timedelta(hours=2))
+    merged = await loader.merge_parked(KEY)
+    assert (merged.inserted, merged.changed) == (0, 0)
+    assert await pool.fetchval("SELECT status FROM tasks WHERE task_id = 'task-30'") == "stopped"
+    assert await count(pool, "task_history") == 0

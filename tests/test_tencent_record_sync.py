@@ -42,6 +42,16 @@ async def test_backfill_lands_every_reachable_task_exactly_once(
     assert report.sources[0].counts.inserted == len(reachable(tencent, frozen_now))
 
 
+async def test_overlapping_windows_leave_no_read_parked_and_no_history_in_a_backfill(
+    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
+) -> None:
+    await run(
+        pool, fast_settings(tencent_account(tencent_url)), backfill_all(frozen_now), frozen_now
+    )
+    assert await pool.fetchval("SELECT count(*) FROM deferred_reads") == 0
+    assert await pool.fetchval("SELECT count(*) FROM task_history") == 0
+
+
 async def test_every_request_respects_the_week_and_90_day_rules(
     pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
 ) -> None:

@@ -1,7 +1,9 @@
 """Loads normalized tasks: new ones inserted as they are, changed ones merged with history.
 
 A window's tasks, its rejected records and its coverage row are written in one transaction,
-so a window is either wholly in the database or not at all. The loader knows nothing of vendors.
+so a window is either wholly in the database or not at all. (Its reads of tasks outside its
+scope, which another window's coverage answers for, may be parked and merged when the source's
+windows have ended: see `pipeline.db.merging`.) The loader knows nothing of vendors.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from pipeline.db.merging import Merge
 from pipeline.db.sqlfiles import query
 from pipeline.db.staging import Stager
 from pipeline.model import Rejection, Task
@@ -56,6 +59,11 @@ class LoadCounts:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
+    def merged(self, inserted: int, changed: int) -> None:
+        """Count what a merge did."""
+        self.inserted += inserted
+        self.changed += changed
+
 
 class WindowLoad:
     """One window's rows, staged inside an open transaction until `finish`."""
@@ -68,6 +76,7 @@ class WindowLoad:
         self._run_id = run_id
         source = (key.vendor, key.account, key.api)
         self._stager = Stager(conn, source, scope, LAST_SEEN_RESOLUTION)
+        self._merge = Merge(conn, source, LAST_SEEN_RESOLUTION, run_id)
         # A rescanned list reads a bad record again: it is kept aside once per window.
         self._rejections: dict[tuple, tuple] = {}
 
@@ -75,7 +84,7 @@ class WindowLoad:
         self, tasks: Sequence[Task], rejections: Sequence[Rejection], seen_at: datetime
     ) -> None:
         """Stage a page of tasks and keep its rejected records aside."""
-        self._stager.add(tasks, seen_at)
+        await self._stager.add(tasks, seen_at)
         for rejection in rejections:
             row = self._rejected_row(rejection, seen_at)
             self._rejections.setdefault(row[4:7], row)  # task id, reason, raw
@@ -100,28 +109,19 @@ class WindowLoad:
                 records=list(self._rejections.values()),
                 columns=REJECTED_COLUMNS,
             )
-        counts = LoadCounts(self._stager.read, rejected=len(self._rejections))
-        await self._merge(counts)
+        stager = self._stager
+        counts = LoadCounts(stager.read, stager.inserted, rejected=len(self._rejections))
+        if stager.staged:
+            counts.merged(*await self._merge.staged(outside=False))
         if whole_account:
             counts.deleted = await self._complete(None, None, fetched_at)
         elif covers is not None and not covers.empty:
             # A second inside each bound: the vendor's bound inclusivity is undocumented.
             inner = Period(covers.start + BOUND_SLACK, covers.end)
             counts.deleted = await self._complete(covers, inner, fetched_at)
+        if stager.staged_outside:
+            counts.merged(*await self._merge.outside_or_park())
         return counts
-
-    async def _merge(self, counts: LoadCounts) -> None:
-        """Insert the new tasks as they are; merge the changed ones, with their history."""
-        await self._stager.insert_new()
-        counts.inserted = self._stager.inserted
-        if self._stager.staged:
-            k = self._key
-            row = await self._conn.fetchrow(
-                query("merge_stage_tasks"),
-                LAST_SEEN_RESOLUTION, self._run_id, k.vendor, k.account, k.api,
-            )  # fmt: skip
-            counts.inserted += row["inserted"]
-            counts.changed = row["changed"]
 
     async def _complete(
         self, covers: Period | None, checked: Period | None, fetched_at: datetime
@@ -131,7 +131,7 @@ class WindowLoad:
         await self._conn.execute(
             query("insert_coverage"), k.vendor, k.account, k.api, lo, hi, fetched_at, self._run_id
         )
-        unlisted = self._unlisted()
+        unlisted = await self._unlisted(fetched_at)
         if not unlisted:
             return 0
         lo, hi = (checked.start, checked.end) if checked else (None, None)
@@ -145,10 +145,11 @@ class WindowLoad:
         """Stop what is still being written (the window did not finish)."""
         await self._stager.close()
 
-    def _unlisted(self) -> list[str]:
+    async def _unlisted(self, fetched_at: datetime) -> list[str]:
         """The scope's stored tasks that the listing did not name (a rejected read names one)."""
         rejected = {row[4] for row in self._rejections.values()}
-        return [task_id for task_id in self._stager.unread() if task_id not in rejected]
+        unread = await self._stager.unread(fetched_at)
+        return [task_id for task_id in unread if task_id not in rejected]
 
     def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:
         k = self._key
@@ -172,13 +173,23 @@ class Loader:
         `scope` is the range of start times the window lists (None: the whole source).
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            for statement in ("create_stage_tasks", "create_stage_new"):
-                await conn.execute(query(statement))
+            await conn.execute(query("create_stage_tasks"))
             load = WindowLoad(conn, key, scope, self._run_id)
             try:
                 yield load
             finally:
                 await load.close()
+
+    async def merge_parked(self, key: SourceKey) -> LoadCounts:
+        """Merge the reads windows of the source parked (`pipeline.db.merging`): call it once
+        no window of the source is open."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(query("create_stage_tasks"))
+            source = (key.vendor, key.account, key.api)
+            merge = Merge(conn, source, LAST_SEEN_RESOLUTION, self._run_id)
+            counts = LoadCounts()
+            counts.merged(*await merge.parked())
+            return counts
 
     async def load(
         self, key: SourceKey, tasks: Sequence[Task], seen_at: datetime, covers: Period | None = None

@@ -1,21 +1,23 @@
 """Writes a window's tasks batch by batch, leaving out the ones the database already holds.
 
-Each read carries a hash of its content. At its first batch, a window reads the stored hash of
+Each read carries a hash of its content. At its first read, a window reads the stored hash of
 every task in its scope (the start times it lists) in one range scan; a re-read of unchanged
-data is then settled in memory and sends nothing. Reads outside the scope, and second reads of
-a task, are compared on the server by primary key. Reads of tasks new to the database go to
-`stage_new`, inserted as they are when the window ends (no merge, no history to compute);
-reads that change a stored task go to `stage_tasks`, for the window's merge. Both are written
-while the window reads on. The stored tasks of the scope that no read named are what a complete
-listing missed.
+data is then settled as it is added and sends nothing. Reads outside the scope, and second
+reads of a task, are compared on the server by primary key. Reads in the scope of tasks new to the
+database are COPYed straight into `tasks` (no merge, no history to compute); reads that change
+a stored task go to `stage_tasks`, for the window's merge, marked when they lie outside the
+scope (see `pipeline.db.merging`). All of it is written while the window reads on. The stored
+tasks of the scope that no read named are what a complete listing missed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from operator import attrgetter
+from typing import NamedTuple
 
 import asyncpg
 import xxhash
@@ -26,8 +28,9 @@ from pipeline.payloads import json_bytes
 from pipeline.periods import Period
 
 STAGE_COLUMNS = (
-    "ord", "task_id", "kind", "domain", "app", "stream", "room_id", "status", "vendor_status",
-    "start_time", "end_time", "raw", "seen_at", "content_hash",
+    "ord", "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
+    "status", "vendor_status", "start_time", "end_time", "raw", "seen_at", "content_hash",
+    "outside",
 )  # fmt: skip
 TASK_COLUMNS = (
     "vendor", "account", "api", "task_id", "kind", "domain", "app", "stream", "room_id",
@@ -40,13 +43,16 @@ _MISSING = object()  # not stored in the scope
 _SEEN = object()  # stored in the scope and read once already
 
 
+# Everything the merge compares, as one tuple (attrgetter builds it without a Python frame).
+_COMPARED = attrgetter(
+    "kind", "domain", "app", "stream", "room_id", "status", "vendor_status", "start_time",
+    "end_time", "raw",
+)  # fmt: skip
+
+
 def content_hash(task: Task) -> int:
     """A signed 64-bit digest of everything the merge compares (a bigint column holds it)."""
-    content = (
-        task.kind, task.domain, task.app, task.stream, task.room_id, task.status,
-        task.vendor_status, task.start_time, task.end_time, task.raw,
-    )  # fmt: skip
-    return (xxhash.xxh3_64_intdigest(json_bytes(content)) ^ _SIGN) - _SIGN
+    return (xxhash.xxh3_64_intdigest(json_bytes(_COMPARED(task))) ^ _SIGN) - _SIGN
 
 
 class Read(NamedTuple):
@@ -61,13 +67,9 @@ class Read(NamedTuple):
 def _content(t: Task) -> tuple:
     """The task's columns from task_id to raw, as both COPYs send them."""
     return (
-        t.task_id, t.kind.value, t.domain, t.app, t.stream, t.room_id, t.status.value,
+        t.task_id, t.kind, t.domain, t.app, t.stream, t.room_id, t.status,
         t.vendor_status, t.start_time, t.end_time, json_bytes(t.raw).decode(),
     )  # fmt: skip
-
-
-def _stage_row(read: Read) -> tuple:
-    return (read.ord, *_content(read.task), read.seen_at, read.content_hash)
 
 
 def _latest(reads: list[Read]) -> list[Read]:
@@ -80,8 +82,18 @@ def _latest(reads: list[Read]) -> list[Read]:
     return list(latest.values())
 
 
+@dataclass(slots=True)
+class Batch:
+    """Buffered reads, sorted by what writing them takes."""
+
+    new: list[Read] = field(default_factory=list)
+    changed: list[Read] = field(default_factory=list)
+    outside: list[Read] = field(default_factory=list)
+    unsettled: list[Read] = field(default_factory=list)  # to compare on the server
+
+
 class Stager:
-    """Stages one window's reads of new tasks and those that change stored ones.
+    """Writes one window's reads of new tasks and stages those that change stored ones.
 
     `scope` is the start-time range the window lists (None: the whole source).
     """
@@ -99,17 +111,18 @@ class Stager:
         self._resolution = resolution
         self._ord = 0
         self._pending: list[Read] = []
-        # Stored hash by task id (None: must be rewritten anyway), read once the first batch
+        self._buffered: set[str] = set()  # ids of the pending reads
+        # Stored hash by task id (None: must be rewritten anyway), read once the first read
         # tells how old a last_seen_at may be.
         self._known: dict[str, object] | None = None
         # Hashes of ids (not the ids: small even for a big window). Once a task is staged, its
         # later reads are too, to the same table; a task already inserted is compared again.
         self._staged: set[int] = set()
-        self._new: set[int] = set()
+        self._outside: set[int] = set()
         self._inserted: set[int] = set()
         self.inserted = 0
-        self.staged_new = 0
         self.staged = 0
+        self.staged_outside = 0
         self._writing: asyncio.Task[None] | None = None
 
     @property
@@ -121,15 +134,25 @@ class Stager:
         """Task rows added so far (every read, staged or not)."""
         return self._ord
 
-    def add(self, tasks: Sequence[Task], seen_at: datetime) -> None:
+    async def add(self, tasks: Sequence[Task], seen_at: datetime) -> None:
+        """Buffer a page of reads. A re-read that matches the stored task settles here: it is
+        noted as listed and buffers nothing."""
+        known = await self._known_at(seen_at)
         start, self._ord = self._ord, self._ord + len(tasks)
-        self._pending += [
-            Read(n, task, seen_at, content_hash(task)) for n, task in enumerate(tasks, start + 1)
-        ]
+        pending, buffered = self._pending, self._buffered
+        for n, task in enumerate(tasks, start + 1):
+            task_id, digest = task.task_id, content_hash(task)
+            # An earlier read still buffered may differ: the latest read must win.
+            if known.get(task_id) == digest and task_id not in buffered:
+                known[task_id] = _SEEN
+            else:
+                pending.append(Read(n, task, seen_at, digest))
+                buffered.add(task_id)
 
-    def unread(self) -> list[str]:
+    async def unread(self, fetched_at: datetime) -> list[str]:
         """Ids of the tasks stored in the scope that no read named so far."""
-        return [task_id for task_id, state in (self._known or {}).items() if state is not _SEEN]
+        known = await self._known_at(fetched_at)
+        return [task_id for task_id, state in known.items() if state is not _SEEN]
 
     @property
     def writing(self) -> bool:
@@ -137,22 +160,21 @@ class Stager:
         return self._writing is not None and not self._writing.done()
 
     async def flush(self) -> None:
-        """Start staging the buffered reads; the server works on them while the caller reads on.
+        """Start writing the buffered reads; the server works on them while the caller reads on.
 
         The previous batch's write is finished first: a connection runs one statement at a time.
         """
         await self._wait()
         if self._pending:
-            reads, self._pending = self._pending, []
-            self._writing = asyncio.create_task(self._write(reads))
+            batch = self._settle(self._take())
+            self._writing = asyncio.create_task(self._write(batch))
             await asyncio.sleep(0)  # let it send its first statement
 
     async def drain(self) -> None:
         """Write everything buffered and wait until the server has it."""
         await self._wait()
         if self._pending:
-            reads, self._pending = self._pending, []
-            await self._write(reads)
+            await self._write(self._settle(self._take()))
 
     async def close(self) -> None:
         """Stop a write still under way: the window failed and its transaction rolls back."""
@@ -168,23 +190,30 @@ class Stager:
             writing, self._writing = self._writing, None
             await writing
 
-    async def _write(self, reads: list[Read]) -> None:
-        """Stage the reads of new tasks, and those that change stored ones."""
+    def _take(self) -> list[Read]:
+        reads, self._pending = self._pending, []
+        self._buffered = set()
+        return reads
+
+    async def _write(self, batch: Batch) -> None:
+        """Insert the reads of new tasks; stage those that change stored ones."""
+        if batch.unsettled:
+            stale_before = max(r.seen_at for r in batch.unsettled) - self._resolution
+            differing = await self._differing(batch.unsettled, stale_before)
+            self._take_unsettled(batch, differing)
+        if batch.new:
+            await self._insert(_latest(batch.new))
+        if batch.changed:
+            await self._copy(batch.changed, outside=False)
+        if batch.outside:
+            await self._copy(batch.outside, outside=True)
+
+    async def _known_at(self, seen_at: datetime) -> dict[str, object]:
+        """The scope's stored state, read once, when the window's first read (or its end)
+        tells how old a last_seen_at may be."""
         if self._known is None:
-            self._known = await self._stored(min(r.seen_at for r in reads) - self._resolution)
-        new, changed, unsettled = self._settle(reads)
-        if unsettled:
-            stale_before = max(r.seen_at for r in unsettled) - self._resolution
-            differing = await self._differing(unsettled, stale_before)
-            self._take_unsettled(unsettled, differing, new, changed)
-        if new and self._scope is None:
-            await self._insert(_latest(new))
-        elif new:
-            await self._copy("stage_new", new)
-            self.staged_new += len(new)
-        if changed:
-            await self._copy("stage_tasks", changed)
-            self.staged += len(changed)
+            self._known = await self._stored(seen_at - self._resolution)
+        return self._known
 
     async def _stored(self, stale_before: datetime) -> dict[str, object]:
         if self._scope is None:
@@ -202,38 +231,34 @@ class Stager:
             return True
         return task.start_time is not None and scope.start <= task.start_time < scope.end
 
-    def _settle(self, reads: list[Read]) -> tuple[list[Read], list[Read], list[Read]]:
-        """Sort reads into new, changed, and unsettled (to compare on the server)."""
+    def _settle(self, reads: list[Read]) -> Batch:
+        """Sort buffered reads into new, changed, outside the scope, and unsettled."""
         assert self._known is not None
         known = self._known
-        new: list[Read] = []
-        changed: list[Read] = []
-        unsettled: list[Read] = []
+        batch = Batch()
+        new_ids: set[int] = set()
         for read in reads:
             task_id = read.task.task_id
             if (stored := known.get(task_id, _MISSING)) is not _MISSING:
                 known[task_id] = _SEEN  # listed: not to be marked deleted
             id_key = hash(task_id)  # a collision costs a comparison or a merged batch
             if id_key in self._staged:
-                changed.append(read)
-            elif id_key in self._inserted:
-                unsettled.append(read)
-            elif id_key in self._new:
-                new.append(read)
+                batch.changed.append(read)
+            elif id_key in self._outside:
+                batch.outside.append(read)
+            elif id_key in new_ids:
+                batch.new.append(read)
+            elif id_key in self._inserted or stored is _SEEN or not self._in_scope(read.task):
+                batch.unsettled.append(read)
             elif stored is _MISSING:
-                if self._in_scope(read.task):
-                    new.append(read)
-                    self._new.add(id_key)
-                else:
-                    unsettled.append(read)
-            elif stored is _SEEN:
-                unsettled.append(read)
-            elif stored != read.content_hash:
-                changed.append(read)
+                batch.new.append(read)
+                new_ids.add(id_key)
+            else:  # stored, and differs: matching re-reads settled as they were added
+                batch.changed.append(read)
                 self._staged.add(id_key)
-        return new, changed, unsettled
+        return batch
 
-    async def _differing(self, reads: list[Read], stale_before: datetime) -> dict[int, bool]:
+    async def _differing(self, reads: list[Read], stale_before: datetime) -> set[int]:
         rows = await self._conn.fetch(
             query("compare_stage_batch"),
             *self._key,
@@ -241,70 +266,52 @@ class Stager:
             [r.content_hash for r in reads],
             stale_before,
         )
-        return {row["n"]: row["present"] for row in rows}
+        return {row["n"] for row in rows}
 
-    def _take_unsettled(
-        self, reads: list[Read], differing: dict[int, bool], new: list[Read], changed: list[Read]
-    ) -> None:
-        """Add the unsettled reads that change something; the server named them by position."""
-        for n, read in enumerate(reads, 1):
+    def _take_unsettled(self, batch: Batch, differing: set[int]) -> None:
+        """Stage the unsettled reads that change something; the server named them by position.
+
+        A task this window wrote is its own to update; any other read outside the scope is
+        another window's to store, and merged apart (`pipeline.db.merging`).
+        """
+        for n, read in enumerate(batch.unsettled, 1):
             id_key = hash(read.task.task_id)
-            if n in differing and id_key not in self._staged and id_key not in self._new:
-                (self._staged if differing[n] else self._new).add(id_key)
-        for read in reads:  # every read of a staged task: the latest one wins
+            if n in differing and id_key not in self._staged and id_key not in self._outside:
+                own = id_key in self._inserted or self._in_scope(read.task)
+                (self._staged if own else self._outside).add(id_key)
+        for read in batch.unsettled:  # every read of a staged task: the latest one wins
             id_key = hash(read.task.task_id)
             if id_key in self._staged:
-                changed.append(read)
-            elif id_key in self._new:
-                new.append(read)
+                batch.changed.append(read)
+            elif id_key in self._outside:
+                batch.outside.append(read)
 
     async def _insert(self, reads: list[Read]) -> None:
         """COPY new tasks straight into `tasks`, or stage them for the merge if one is taken.
 
-        Only for a whole-source window, the one window of its source in a run: windows that
-        share a source hold their new tasks until they commit, or two of them reading the same
-        new task could each wait for the other.
+        The tasks lie in the window's scope, which no other window of the run lists; a read
+        of one by a window outside its scope never holds it while waiting for another
+        (`pipeline.db.merging`).
         """
         key = self._key
         rows = ((*key, *_content(r.task), r.seen_at, r.seen_at, r.content_hash) for r in reads)
-        copied = self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
-        if await self._first_to_store(copied) is None:
-            self._move(reads, self._staged)
-            await self._copy("stage_tasks", reads)
-            self.staged += len(reads)
-            return
-        self._move(reads, self._inserted)
-        self.inserted += len(reads)
-
-    async def insert_new(self) -> None:
-        """At the window's end: insert the staged new tasks, or stage them for the merge if one
-        is taken."""
-        if not self.staged_new:
-            return
-        status = await self._first_to_store(
-            self._conn.execute(query("insert_stage_new"), *self._key)
-        )
-        if status is None:
-            await self._conn.execute(query("merge_stage_new"))
-            self.staged += self.staged_new
-        else:
-            self.inserted += int(status.rsplit(" ", 1)[-1])
-
-    async def _first_to_store(self, write: Coroutine[Any, Any, str]) -> str | None:
-        """`write`'s status, under a savepoint; None when another transaction stored (or is
-        storing) one of its tasks first, and the savepoint undid it."""
+        keys = {hash(r.task.task_id) for r in reads}
         try:
             async with self._conn.transaction():
-                return await write
+                await self._conn.copy_records_to_table("tasks", records=rows, columns=TASK_COLUMNS)
         except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-            return None
+            # Another transaction stored one of them first: the merge compares them instead.
+            self._staged |= keys
+            await self._copy(reads, outside=False)
+            return
+        self._inserted |= keys
+        self.inserted += len(reads)
 
-    def _move(self, reads: list[Read], to: set[int]) -> None:
-        """Note the reads' tasks as no longer new (one set each: a big window holds many)."""
-        keys = {hash(r.task.task_id) for r in reads}
-        self._new -= keys
-        to |= keys
-
-    async def _copy(self, table: str, reads: list[Read]) -> None:
-        rows = map(_stage_row, reads)
-        await self._conn.copy_records_to_table(table, records=rows, columns=STAGE_COLUMNS)
+    async def _copy(self, reads: list[Read], *, outside: bool) -> None:
+        key = self._key
+        rows = ((r.ord, *key, *_content(r.task), r.seen_at, r.content_hash, outside) for r in reads)
+        await self._conn.copy_records_to_table("stage_tasks", records=rows, columns=STAGE_COLUMNS)
+        if outside:
+            self.staged_outside += len(reads)
+        else:
+            self.staged += len(reads)

@@ -1,26 +1,12 @@
 -- name: create_stage_tasks
--- Per-connection staging tables for one window's reads that change stored tasks (for the
--- merge, stage_tasks) and of tasks new to the database (stage_new); emptied at every commit.
--- The window's vendor, account and API are parameters of the statements that read them.
+-- A per-connection staging table for one window's reads that change stored tasks, for the
+-- merge: a read (the columns of deferred_reads) in read order (`ord`); `outside` marks reads
+-- whose start lies outside the window's scope. Emptied at every commit.
 CREATE TEMP TABLE IF NOT EXISTS stage_tasks (
     ord             bigint      NOT NULL,
-    task_id         text        NOT NULL,
-    kind            text        NOT NULL,
-    domain          text,
-    app             text,
-    stream          text,
-    room_id         text,
-    status          text        NOT NULL,
-    vendor_status   text,
-    start_time      timestamptz,
-    end_time        timestamptz,
-    raw             jsonb       NOT NULL,
-    seen_at         timestamptz NOT NULL,
-    content_hash    bigint      NOT NULL
+    LIKE deferred_reads,
+    outside         boolean     NOT NULL
 ) ON COMMIT DELETE ROWS;
-
--- name: create_stage_new
-CREATE TEMP TABLE IF NOT EXISTS stage_new (LIKE stage_tasks) ON COMMIT DELETE ROWS;
 
 -- name: stored_hashes_between
 -- The stored state of a window's scope, as two arrays in one row: each task id and its content
@@ -47,12 +33,12 @@ WHERE vendor = $1 AND account = $2 AND api = $3;
 -- name: compare_stage_batch
 -- Names the reads of a batch that change something: the task is not stored, its content
 -- hash differs, it is marked deleted, or its last_seen_at is older than $6.
--- Returns each such read's position in the batch (from 1) and whether the task is stored.
+-- Returns each such read's position in the batch (from 1).
 -- $1 vendor, $2 account, $3 api, $4 task ids, $5 content hashes (in the order of $4).
 -- One primary-key lookup per id, whatever the statistics say: the LIMIT keeps the planner
 -- from turning the lateral lookup into a join that reads the source's every row (a large
 -- load runs before autovacuum has counted its rows).
-SELECT r.n, t.task_id IS NOT NULL AS present
+SELECT r.n
 FROM unnest($4::text[], $5::bigint[]) WITH ORDINALITY AS r(task_id, content_hash, n)
 LEFT JOIN LATERAL (
     SELECT task_id, content_hash, last_seen_at, vendor_deleted_at
@@ -65,11 +51,10 @@ WHERE t.task_id IS NULL
    OR t.vendor_deleted_at IS NOT NULL
    OR t.last_seen_at < $6;
 
--- name: insert_stage_new
--- Inserts the window's new tasks as they are, at its end: no conflict handling, no history (a
--- task's first row has nothing to compare with). The latest read of a task wins. Rows go in key
--- order, and only while the window commits: concurrent windows that read the same new task
--- (their queries overlap) cannot hold it for long or lock in opposite orders.
+-- name: insert_stage_absent
+-- Inserts the staged reads outside the scope whose tasks are not stored; waits for a
+-- transaction storing one of them to end. Run before merge_stage_tasks, whose snapshot (taken
+-- when it starts) then holds every stored task it compares with.
 -- $1 vendor, $2 account, $3 api.
 INSERT INTO tasks (
     vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
@@ -78,21 +63,23 @@ INSERT INTO tasks (
 SELECT DISTINCT ON (task_id)
        $1, $2, $3, task_id, kind, domain, app, stream, room_id, status,
        vendor_status, start_time, end_time, raw, seen_at, seen_at, content_hash
-FROM stage_new
-ORDER BY task_id, ord DESC;
-
--- name: merge_stage_new
--- When another window stored one of our new tasks first, every new read is merged instead.
-INSERT INTO stage_tasks SELECT * FROM stage_new;
+FROM stage_tasks
+WHERE outside
+ORDER BY task_id, ord DESC
+ON CONFLICT (vendor, account, api, task_id) DO NOTHING;
 
 -- name: merge_stage_tasks
 -- Upserts the staged window into tasks in one statement. A row is rewritten only when its
 -- content changed (or its last_seen_at is older than $1), and each real change gets one
 -- task_history row. Rows are written in key order so concurrent windows cannot deadlock.
--- $1 interval: last_seen_at resolution; $2 uuid: run id; $3 vendor, $4 account, $5 api.
+-- $1 interval: last_seen_at resolution; $2 uuid: run id; $3 vendor, $4 account, $5 api;
+-- $6: merge the reads outside the window's scope (true) or inside it (false).
 WITH incoming AS (
-    SELECT DISTINCT ON (task_id) $3::text AS vendor, $4::text AS account, $5::text AS api, *
+    SELECT DISTINCT ON (task_id) $3::text AS vendor, $4::text AS account, $5::text AS api,
+           task_id, kind, domain, app, stream, room_id, status, vendor_status, start_time,
+           end_time, raw, seen_at, content_hash
     FROM stage_tasks
+    WHERE outside = $6
     ORDER BY task_id, ord DESC
 ),
 previous AS (
@@ -115,15 +102,17 @@ upserted AS (
         vendor_status = excluded.vendor_status, start_time = excluded.start_time,
         end_time = excluded.end_time, raw = excluded.raw, last_seen_at = excluded.last_seen_at,
         vendor_deleted_at = NULL, content_hash = excluded.content_hash
-    WHERE (t.kind, t.domain, t.app, t.stream, t.room_id, t.status, t.vendor_status,
-           t.start_time, t.end_time, t.raw)
-          IS DISTINCT FROM
-          (excluded.kind, excluded.domain, excluded.app, excluded.stream, excluded.room_id,
-           excluded.status, excluded.vendor_status, excluded.start_time, excluded.end_time,
-           excluded.raw)
-       OR t.vendor_deleted_at IS NOT NULL
-       OR t.content_hash IS DISTINCT FROM excluded.content_hash
-       OR t.last_seen_at < excluded.last_seen_at - $1::interval
+    WHERE ((t.kind, t.domain, t.app, t.stream, t.room_id, t.status, t.vendor_status,
+            t.start_time, t.end_time, t.raw)
+           IS DISTINCT FROM
+           (excluded.kind, excluded.domain, excluded.app, excluded.stream, excluded.room_id,
+            excluded.status, excluded.vendor_status, excluded.start_time, excluded.end_time,
+            excluded.raw)
+        OR t.vendor_deleted_at IS NOT NULL
+        OR t.content_hash IS DISTINCT FROM excluded.content_hash
+        OR t.last_seen_at < excluded.last_seen_at - $1::interval)
+      -- A read parked by another window and merged late never undoes a later one.
+      AND t.last_seen_at <= excluded.last_seen_at
     RETURNING t.*, (t.xmax = 0) AS inserted
 ),
 -- Materialized so task_changes runs once per row; new rows have no previous state to compare.
@@ -182,3 +171,33 @@ FROM gone;
 -- $6 fetched at, $7 run id.
 INSERT INTO coverage (vendor, account, api, period, fetched_at, run_id)
 VALUES ($1, $2, $3, tstzrange($4, $5, '[)'), $6, $7);
+
+-- name: swap_lock_timeout
+-- Sets this transaction's lock_timeout to $1; returns the one it replaces.
+SELECT current_setting('lock_timeout') AS previous, set_config('lock_timeout', $1, true);
+
+-- name: defer_outside
+-- Parks the latest staged read of each task outside the scope, for merge_deferred.
+-- $1 vendor, $2 account, $3 api.
+INSERT INTO deferred_reads (
+    vendor, account, api, task_id, kind, domain, app, stream, room_id, status,
+    vendor_status, start_time, end_time, raw, seen_at, content_hash
+)
+SELECT DISTINCT ON (task_id)
+       $1, $2, $3, task_id, kind, domain, app, stream, room_id, status,
+       vendor_status, start_time, end_time, raw, seen_at, content_hash
+FROM stage_tasks
+WHERE outside
+ORDER BY task_id, ord DESC;
+
+-- name: take_deferred
+-- Moves the source's parked reads into stage_tasks as reads outside the scope, in the order
+-- they were read. $1 vendor, $2 account, $3 api.
+WITH taken AS (
+    DELETE FROM deferred_reads
+    WHERE vendor = $1 AND account = $2 AND api = $3
+    RETURNING *
+)
+INSERT INTO stage_tasks
+SELECT row_number() OVER (ORDER BY seen_at), taken.*, true
+FROM taken;
