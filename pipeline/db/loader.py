@@ -19,7 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from pipeline.db.merging import Merge
-from pipeline.db.sqlfiles import query
+from pipeline.db.sqlfiles import query, rows_affected
 from pipeline.db.staging import Stager
 from pipeline.model import Rejection, Task
 from pipeline.periods import Period
@@ -139,7 +139,7 @@ class WindowLoad:
             query("mark_unlisted"),
             k.vendor, k.account, k.api, lo, hi, fetched_at, self._run_id, unlisted,
         )  # fmt: skip
-        return int(status.rsplit(" ", 1)[-1])
+        return rows_affected(status)
 
     async def close(self) -> None:
         """Stop what is still being written (the window did not finish)."""

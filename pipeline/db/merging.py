@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from pipeline.db.sqlfiles import query
+from pipeline.db.sqlfiles import query, rows_affected
 
 # Well under PostgreSQL's deadlock_timeout (1 s by default): this side gives way first.
 OUTSIDE_LOCK_TIMEOUT = "200ms"
@@ -59,7 +59,7 @@ class Merge:
     async def parked(self) -> tuple[int, int]:
         """Merge the source's parked reads (every window of the source has ended)."""
         status = await self._conn.execute(query("take_deferred"), *self._key)
-        if status.endswith(" 0"):
+        if rows_affected(status) == 0:
             return 0, 0
         return await self._outside()
 
@@ -69,4 +69,4 @@ class Merge:
         # see would update the row without the history of its change).
         status = await self._conn.execute(query("insert_stage_absent"), *self._key)
         inserted, changed = await self.staged(outside=True)
-        return int(status.rsplit(" ", 1)[-1]) + inserted, changed
+        return rows_affected(status) + inserted, changed

@@ -1,4 +1,5 @@
-"""Reads the SQL under `sql/`: numbered migrations and named queries (`-- name: x` blocks)."""
+"""Reads the SQL under `sql/`: numbered migrations and named queries (`-- name: x` blocks); and
+the row count a statement reports."""
 
 from __future__ import annotations
 
@@ -67,3 +68,8 @@ def query(name: str) -> str:
         return queries()[name]
     except KeyError:
         raise KeyError(f"no SQL query named {name!r} under {sql_dir() / 'queries'}") from None
+
+
+def rows_affected(status: str) -> int:
+    """The row count of a command's status, as asyncpg's `execute` returns it ("INSERT 0 5")."""
+    return int(status.rsplit(" ", 1)[-1])
