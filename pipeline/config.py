@@ -89,6 +89,27 @@ class ConcurrencySettings(_Section):
     windows_per_source: Annotated[int, Field(ge=1)] = 4
 
 
+class ReadSettings(_Section):
+    """Bounds on every read, so no vendor answer, chain or stall can swamp or hang a run."""
+
+    max_body_mb: Annotated[float, Field(gt=0)] = 50
+    """Bytes received per answer (Tencent documents 50 MB as its largest)."""
+    max_decoded_mb: Annotated[float, Field(gt=0)] = 200
+    """Bytes of one answer after decompression."""
+    max_pages_per_window: Annotated[int, Field(ge=1)] = 20_000
+    window_deadline_seconds: Annotated[float, Field(gt=0)] = 1800
+    lock_held_max_seconds: Annotated[float, Field(gt=0)] = 3600
+    """A source another process has held longer than this is a failure, not a skip."""
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1_000_000)
+
+    @property
+    def max_decoded_bytes(self) -> int:
+        return int(self.max_decoded_mb * 1_000_000)
+
+
 class Settings(_Section):
     """The whole validated config.yaml."""
 
@@ -97,6 +118,7 @@ class Settings(_Section):
     http: HttpSettings = Field(default_factory=HttpSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)
+    reads: ReadSettings = Field(default_factory=ReadSettings)
 
     def secret_values(self) -> list[str]:
         """Every credential of every account and the database password, for log redaction."""

@@ -7,6 +7,12 @@
         ├── TransportError     timeout, dropped connection, unreadable body   (retried)
         ├── PagingError        a vendor page that breaks the paging rules     (not retried)
         │   └── PartialListing the pages read are true, but may miss tasks    (loaded, not complete)
+        ├── WindowCut          one window went past a bound: it fails, the source's other
+        │   │                  windows go on, the run exits 1                   (not retried)
+        │   ├── ChainCut       pages kept coming but brought nothing new, or too many pages
+        │   ├── WindowDeadline the window ran past its deadline
+        │   └── ResponseTooLarge  an answer past the byte cap, raw or decompressed
+        ├── LockHeldTooLong    another process has held the source past the limit
         └── VendorError        the vendor answered with an error envelope
             ├── RateLimited        over the vendor's rate                     (retried)
             ├── VendorUnavailable  internal error, 5xx, service unavailable   (retried)
@@ -59,6 +65,36 @@ class PartialListing(PagingError):
     """Every page read is true, but together they may miss tasks: load them, claim nothing."""
 
     code = "PartialListing"
+
+
+class WindowCut(SourceError):
+    """One window went past a bound; the window fails, the source's other windows go on."""
+
+    code = "WindowCut"
+
+
+class ChainCut(WindowCut):
+    """A token or page chain that brought nothing new for pages in a row, or too many pages."""
+
+    code = "ChainCut"
+
+
+class WindowDeadline(WindowCut):
+    """A window that did not finish within its deadline."""
+
+    code = "WindowDeadline"
+
+
+class ResponseTooLarge(WindowCut):
+    """An answer larger than the cap on bytes received or on bytes after decompression."""
+
+    code = "ResponseTooLarge"
+
+
+class LockHeldTooLong(SourceError):
+    """Another process has held the source's lock longer than the configured limit."""
+
+    code = "LockHeldTooLong"
 
 
 class VendorError(SourceError):

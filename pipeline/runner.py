@@ -163,6 +163,8 @@ async def _run_sources(
                 policy=policy,
                 timeout=settings.http.timeout_seconds,
                 clock=clock,
+                max_body_bytes=settings.reads.max_body_bytes,
+                max_decoded_bytes=settings.reads.max_decoded_bytes,
             )
             jobs.append(Job(SourceKey(vendor.name, account.name, api), vendor.sources[api], call))
         return list(await asyncio.gather(*(runner.run(job, request) for job in jobs)))

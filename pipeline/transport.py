@@ -48,6 +48,8 @@ class Transport:
         timeout: float,
         clock: Callable[[], float],
         helper_limiters: Mapping[str, AsyncLimiter] | None = None,
+        max_body_bytes: int = 50_000_000,
+        max_decoded_bytes: int = 200_000_000,
     ) -> None:
         self._session = session
         self._client = client
@@ -56,6 +58,8 @@ class Transport:
         self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
+        self._max_body_bytes = max_body_bytes
+        self._max_decoded_bytes = max_decoded_bytes
         self.stats = CallStats()
 
     async def __call__(self, params: Mapping[str, Any], api: str | None = None) -> Record:
