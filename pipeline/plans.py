@@ -12,7 +12,7 @@ import structlog
 from pipeline.db import coverage
 from pipeline.db.loader import SourceKey
 from pipeline.periods import Period
-from pipeline.planning import Plan, plan_backfill, plan_sync
+from pipeline.planning import Plan, Unfinished, plan_backfill, plan_sync
 from pipeline.windows import WHOLE_ACCOUNT, WindowRules
 
 log = structlog.get_logger(__name__)
@@ -58,12 +58,14 @@ async def plan_source(
             notes.append("lists the whole account: --since/--until do not narrow it")
         return SourcePlan(Plan([WHOLE_ACCOUNT]), notes)
     settled = await coverage.settled_periods(conn, key, rules.settle_after)
+    unfinished = await coverage.unfinished_tasks(conn, key, rules.unfinished)
+    _warn_outlived(rules, now, unfinished)
     if isinstance(request, SyncRequest):
-        return await _sync(conn, key, rules, now, settled, run_id)
+        return await _sync(conn, key, rules, now, settled, unfinished, run_id)
     done = [] if request.refetch else settled
     if request.resume_from is not None and not request.refetch:
         done = done + await coverage.covered_since(conn, key, request.resume_from)
-    plan = plan_backfill(rules, now, request.period, done)
+    plan = plan_backfill(rules, now, request.period, done, unfinished)
     for period in plan.unreachable:
         log.warning(
             "backfill.clamped", period=str(period), reach_starts=str(rules.reach(now).start)
@@ -82,11 +84,38 @@ async def _sync(
     rules: WindowRules,
     now: datetime,
     settled: list[Period],
+    unfinished: list[Unfinished],
     run_id: UUID | None,
 ) -> SourcePlan:
-    plan = plan_sync(rules, now, settled, await coverage.first_covered(conn, key))
+    first = await coverage.first_covered(conn, key)
+    plan = plan_sync(rules, now, settled, first, unfinished)
     reason = "fell out of the vendor's reach before a run fetched it"
     gaps = await coverage.record_gaps(conn, key, plan.unreachable, run_id, reason, now)
     for gap in gaps:
         log.warning("coverage.gap", period=str(gap), reason=reason)
-    return SourcePlan(plan, [f"gap recorded: tasks starting in {g} are lost" for g in gaps])
+    notes = [f"gap recorded: tasks starting in {g} are lost" for g in gaps]
+    for task in await coverage.record_stranded(conn, key, plan.stranded, run_id, now):
+        log.warning(
+            "coverage.gap_unfinished", task_id=task.task_id, status=task.status,
+            started=task.start.isoformat(),
+        )  # fmt: skip
+        notes.append(
+            f"gap recorded: task {task.task_id} (started {task.start.isoformat()}) was last seen "
+            f"{task.status} when it fell out of the vendor's reach; its end is lost"
+        )
+    return SourcePlan(plan, notes)
+
+
+def _warn_outlived(rules: WindowRules, now: datetime, unfinished: list[Unfinished]) -> None:
+    """One warning per task within reach seen unfinished past the documented longest task."""
+    reach = rules.reach(now)
+    for task in unfinished:
+        if task.start >= reach.start and task.outlived(rules, now):
+            log.warning(
+                "task.outlived_documented_maximum",
+                task_id=task.task_id,
+                status=task.status,
+                started=task.start.isoformat(),
+                hours_since_start=round((now - task.start).total_seconds() / 3600, 1),
+                documented_maximum_hours=rules.longest_task.total_seconds() / 3600,
+            )

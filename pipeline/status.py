@@ -1,6 +1,7 @@
 """`pipeline status`: per source its last success, coverage, gaps, rejects and retention risk.
 
-Exits 1 while a gap exists or data is at risk, so a monitor can alert on it.
+Exits 1 while a gap exists, data is at risk or a source's last run of it failed, so a monitor
+can alert on it.
 """
 
 from __future__ import annotations
@@ -38,12 +39,20 @@ class SourceStatus:
     last_error: str | None = None
     complete: list[Period | str] = field(default_factory=list)
     gaps: list[Period] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    """Tasks last seen unfinished when they fell out of reach: their ends are lost."""
     rejected: int = 0
     at_risk: str | None = None
 
     @property
+    def failing(self) -> bool:
+        """The source's last run of it failed (a success since clears it)."""
+        last = self.last_failure
+        return last is not None and (self.last_success is None or last > self.last_success)
+
+    @property
     def healthy(self) -> bool:
-        return not self.gaps and self.at_risk is None
+        return not self.gaps and not self.unfinished and self.at_risk is None and not self.failing
 
 
 def retention_risk(
@@ -105,7 +114,8 @@ async def collect(
                 status.rejected = row["rejected"]
             complete = await coverage.complete_periods(conn, key)
             status.complete = [p or WHOLE_ACCOUNT for p in complete]
-            status.gaps = await coverage.recorded_gaps(conn, key)
+            status.unfinished = await coverage.unfinished_gaps(conn, key)
+            status.gaps = await coverage.recorded_gaps(conn, key, kind="unfetched")
             status.at_risk = retention_risk(_rules(key), status.last_success, now)
             result.append(status)
         return result
@@ -124,6 +134,7 @@ def render_table(sources: list[SourceStatus], runs: list[dict[str, Any]]) -> str
             lines.append(f"  last failure  {_when(s.last_failure)}  {s.last_error}")
         lines.append(f"  complete      {', '.join(map(str, s.complete)) or 'nothing yet'}")
         lines.append(f"  gaps          {', '.join(map(str, s.gaps)) or 'none'}")
+        lines += [f"  lost end      {reason}" for reason in s.unfinished]
         lines.append(f"  rejected      {s.rejected}")
         if s.at_risk:
             lines.append(f"  AT RISK       {s.at_risk}")
@@ -150,7 +161,7 @@ def _plain(value: Any) -> Any:
 async def show_status(
     pool: asyncpg.Pool, settings: Settings | None, *, as_json: bool, now: datetime
 ) -> int:
-    """Print the status; 1 while any source has a gap or data at risk, else 0."""
+    """Print the status; 1 while any source has a gap, data at risk or a failure, else 0."""
     sources = await collect(pool, settings, now)
     runs = await recent_runs(pool)
     if as_json:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pipeline.model import Status
 from pipeline.periods import Period, merge
+
+UNFINISHED = frozenset({Status.SCHEDULED, Status.RUNNING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,14 @@ class WindowRules:
     horizon: timedelta
     """No task can end (or start, for start-time filters) later than now + horizon."""
     settle_after: timedelta
-    """How long after its start a task can still change; after that a fetch is final."""
+    """The earliest a start time may settle after it; a hint, never a proof (see `unfinished`)."""
+    longest_task: timedelta
+    """The vendor's documented longest task; one seen unfinished for longer is warned about."""
+    unfinished: frozenset[Status] = UNFINISHED
+    """Statuses a task can still leave: its start time stays unsettled until it is seen out of
+    them, whatever `settle_after` says."""
+    end_inside: bool = False
+    """The vendor lists a task only when its end, too, lies inside the window."""
 
     def reach(self, now: datetime) -> Period:
         """The start times the vendor can still serve at `now`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -10,6 +11,7 @@ import asyncpg
 from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period, subtract
+from pipeline.planning import Unfinished
 
 
 def _periods(rows: list[asyncpg.Record]) -> list[Period]:
@@ -37,9 +39,18 @@ async def first_covered(conn: asyncpg.Connection, key: SourceKey) -> datetime | 
     return await conn.fetchval(query("first_covered"), key.vendor, key.account, key.api)
 
 
-async def recorded_gaps(conn: asyncpg.Connection, key: SourceKey) -> list[Period]:
-    """Start times recorded as lost."""
-    return _periods(await conn.fetch(query("recorded_gaps"), key.vendor, key.account, key.api))
+async def recorded_gaps(
+    conn: asyncpg.Connection, key: SourceKey, kind: str | None = None
+) -> list[Period]:
+    """Start times recorded as lost (of one `kind` of gap, or of both)."""
+    rows = await conn.fetch(query("recorded_gaps"), key.vendor, key.account, key.api, kind)
+    return _periods(rows)
+
+
+async def unfinished_gaps(conn: asyncpg.Connection, key: SourceKey) -> list[str]:
+    """What each gap of a task last seen unfinished lost, in words."""
+    rows = await conn.fetch(query("unfinished_gaps"), key.vendor, key.account, key.api)
+    return [r["reason"] for r in rows]
 
 
 async def complete_periods(conn: asyncpg.Connection, key: SourceKey) -> list[Period | None]:
@@ -51,6 +62,16 @@ async def complete_periods(conn: asyncpg.Connection, key: SourceKey) -> list[Per
     ]
 
 
+async def unfinished_tasks(
+    conn: asyncpg.Connection, key: SourceKey, statuses: Iterable[str]
+) -> list[Unfinished]:
+    """Stored tasks last seen in one of `statuses` (and not deleted), oldest start first."""
+    rows = await conn.fetch(
+        query("unfinished_tasks"), key.vendor, key.account, key.api, sorted(statuses)
+    )
+    return [Unfinished(r["task_id"], r["start_time"], r["end_time"], r["status"]) for r in rows]
+
+
 async def record_gaps(
     conn: asyncpg.Connection,
     key: SourceKey,
@@ -60,17 +81,44 @@ async def record_gaps(
     detected_at: datetime,
 ) -> list[Period]:
     """Record the parts of `lost` not recorded before; returns the new ones."""
-    new = subtract(lost, await recorded_gaps(conn, key))
+    new = subtract(lost, await recorded_gaps(conn, key, kind="unfetched"))
     for gap in new:
-        await conn.execute(
-            query("insert_gap"),
-            key.vendor,
-            key.account,
-            key.api,
-            gap.start,
-            gap.end,
-            detected_at,
-            run_id,
-            reason,
-        )
+        await _insert_gap(conn, key, gap, run_id, detected_at, reason, "unfetched", None)
     return new
+
+
+async def record_stranded(
+    conn: asyncpg.Connection,
+    key: SourceKey,
+    stranded: list[Unfinished],
+    run_id: UUID,
+    detected_at: datetime,
+) -> list[Unfinished]:
+    """Record a gap for each task last seen unfinished out of reach; returns the new ones."""
+    if not stranded:
+        return []
+    rows = await conn.fetch(query("unfinished_gap_tasks"), key.vendor, key.account, key.api)
+    recorded = {r["task_id"] for r in rows}
+    new = [t for t in stranded if t.task_id not in recorded]
+    for task in new:
+        reason = f"task {task.task_id} was last seen {task.status} when it fell out of reach"
+        gap = task.start_point
+        await _insert_gap(conn, key, gap, run_id, detected_at, reason, "unfinished", task.task_id)
+    return new
+
+
+async def _insert_gap(
+    conn: asyncpg.Connection,
+    key: SourceKey,
+    gap: Period,
+    run_id: UUID,
+    detected_at: datetime,
+    reason: str,
+    kind: str,
+    task_id: str | None,
+) -> None:
+    await conn.execute(
+        query("insert_gap"),
+        key.vendor, key.account, key.api, gap.start, gap.end, detected_at, run_id, reason,
+        kind, task_id,
+    )  # fmt: skip

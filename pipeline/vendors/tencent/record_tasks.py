@@ -29,6 +29,8 @@ RULES = WindowRules(
     reach_back=timedelta(days=90) - timedelta(seconds=600),
     horizon=timedelta(days=7),
     settle_after=timedelta(hours=24, seconds=60),
+    longest_task=timedelta(hours=24),
+    end_inside=True,
 )
 
 

@@ -4,7 +4,8 @@ TaskIds are 16 characters of letters, digits and `-` like ZEGO's `YRHu6-E4IyvEAA
 so they must be kept as case-sensitive text. (ZEGO's samples decode as URL-safe base64 of an
 ObjectId-like value, begin second + machine + counter, so real ids may also hold `_`; the
 generator draws them at random instead.) A task lasts at most 24 hours (StartRecord's
-MaxRecordTime), which decides whether it is still recording now.
+MaxRecordTime before 2026-01-08), which decides whether it is still recording now; one still
+recording carries `EndsAt`, when the twin ends it. `overlong_zego_tasks` records for longer.
 """
 
 from __future__ import annotations
@@ -32,6 +33,32 @@ ID_ALPHABET = string.ascii_letters + string.digits + "-"
 ID_LENGTH = 16
 
 
+def overlong_zego_tasks(
+    now: int, count: int, seed: int = 1, hours: tuple[float, float] = (30, 46)
+) -> list[dict[str, Any]]:
+    """`count` recordings begun an hour before `now` that record for longer than 24 h.
+
+    Each lasts a seeded number of `hours` from its start and carries `EndsAt` for the twin, so
+    it is recording (2) until the twin's clock passes its end, then ended (3).
+    """
+    rng = random.Random(seed)
+    taken: set[str] = set()
+    tasks = []
+    for _ in range(count):
+        begin = now * 1000 - 60 * MINUTE_MS - rng.randrange(MINUTE_MS)
+        length = int(rng.uniform(*hours) * 60 * MINUTE_MS)
+        tasks.append(
+            {
+                "RecordBeginTimestamp": begin,
+                "TaskId": _task_id(rng, taken),
+                "RoomId": rng.choice(ROOMS),
+                "Status": 2,
+                "EndsAt": begin + length,
+            }
+        )
+    return tasks
+
+
 def generate_zego_tasks(
     now: int, count: int = 120, seed: int = 1, days_back: float = 3
 ) -> list[dict[str, Any]]:
@@ -44,11 +71,13 @@ def generate_zego_tasks(
     for _ in range(count):
         begin = rng.randint(earliest, now_ms)
         task_id = _task_id(rng, taken)
-        status = _status(rng, begin, now_ms)
+        duration = rng.choices(DURATIONS_MIN, DURATION_WEIGHTS)[0] * MINUTE_MS
+        status = _status(rng, begin, begin + duration, now_ms)
         room = rng.choice(ROOMS)
-        tasks.append(
-            {"RecordBeginTimestamp": begin, "TaskId": task_id, "RoomId": room, "Status": status}
-        )
+        task = {"RecordBeginTimestamp": begin, "TaskId": task_id, "RoomId": room, "Status": status}
+        if status in (1, 2, 5):
+            task["EndsAt"] = begin + duration  # the twin ends it then
+        tasks.append(task)
     return sorted(tasks, key=lambda task: (-task["RecordBeginTimestamp"], task["TaskId"]))
 
 
@@ -61,10 +90,9 @@ def _task_id(rng: random.Random, taken: set[str]) -> str:
             return task_id
 
 
-def _status(rng: random.Random, begin: int, now_ms: int) -> int:
-    """The task's own status now: 1/2/5 while within its duration, else 3 or (rarely) 4."""
-    duration = rng.choices(DURATIONS_MIN, DURATION_WEIGHTS)[0] * MINUTE_MS
-    if begin + duration <= now_ms:
+def _status(rng: random.Random, begin: int, end: int, now_ms: int) -> int:
+    """The task's own status now: 1/2/5 until its end, else 3 or (rarely) 4."""
+    if end <= now_ms:
         return 4 if rng.random() < FAILED_SHARE else 3
     if now_ms - begin < INITIALIZING_MS and rng.random() < 0.5:
         return 1

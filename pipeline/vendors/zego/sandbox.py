@@ -38,6 +38,7 @@ RATE_LIMITED = 300000003
 SYSTEM_ERROR = 300010000
 TASK_FIELDS = frozenset({"TaskId", "RoomId", "RecordBeginTimestamp", "Status"})
 TASK_STATUSES = frozenset({1, 2, 3, 4, 5})
+UNENDED = frozenset({1, 2, 5})
 _RATE_MESSAGE = "Request rate over the limit: check the QPS limit of the API."
 _ENVELOPE_FAULTS: Mapping[FaultKind, tuple[int, str]] = {
     FaultKind.INTERNAL_ERROR: (SYSTEM_ERROR, "System error."),
@@ -81,7 +82,10 @@ class ZegoSandbox(Twin):
     def add_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store tasks as StartRecord would have (replacing equal TaskIds).
 
-        Each holds `TaskId`, `RoomId`, `RecordBeginTimestamp` (Unix ms) and `Status` (1..5).
+        Each holds `TaskId`, `RoomId`, `RecordBeginTimestamp` (Unix ms) and `Status` (1..5), and
+        may hold `EndsAt` (Unix ms, never listed): when the twin's clock reaches it, a task
+        still 1, 2 or 5 ends (3), however long it has recorded. ZEGO's documented cap (48 h,
+        24 h before 2026-01-08) is not enforced: a vendor's rule can change under a client.
         """
         for task in tasks:
             missing = TASK_FIELDS - set(task)
@@ -113,6 +117,7 @@ class ZegoSandbox(Twin):
         return {**_envelope(0, "succeed"), "Data": result}
 
     def _describe_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._end_due(int(self.clock() * 1000))
         return describe_tasks(
             params,
             self.tasks.values(),
@@ -120,6 +125,12 @@ class ZegoSandbox(Twin):
             list_key=self.list_key,
             page_size_max=self.page_size_max,
         )
+
+
+    def _end_due(self, now_ms: int) -> None:
+        for task in self.tasks.values():
+            if task.get("EndsAt", now_ms + 1) <= now_ms and task["Status"] in UNENDED:
+                task["Status"] = 3
 
 
 def _envelope(code: int, message: str) -> dict[str, Any]:

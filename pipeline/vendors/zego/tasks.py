@@ -24,13 +24,17 @@ from pipeline.windows import Window, WindowRules
 
 # ZEGO answers for the last 3 days only (on its clock), in windows of at most 3 days, and
 # filters on recording start, so windows need no overlap beyond a millisecond for the bounds.
-# A recording lasts at most 24 h, after which its task no longer changes.
+# A recording is documented to last at most 48 h (24 h before 2026-01-08; more on request), and
+# nothing says when an ended task shows as ended: a start time settles only once its tasks were
+# seen out of 1 (initialized), 2 (recording) and 5 (paused, may resume).
 RULES = WindowRules(
     max_span=timedelta(days=3) - timedelta(seconds=60),
     overlap=timedelta(milliseconds=1),
     reach_back=timedelta(days=3) - timedelta(minutes=10),
     horizon=timedelta(0),
     settle_after=timedelta(hours=24, seconds=60),
+    longest_task=timedelta(hours=48),
+    unfinished=frozenset({Status.SCHEDULED, Status.RUNNING, Status.STOPPED}),
 )
 PAGE_SIZE = 50
 FILTERS = (2, 3)  # recording, then ended
