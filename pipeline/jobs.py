@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 
 from pipeline.db import runs
 from pipeline.db.loader import LoadCounts, Loader, SourceKey, WindowLoad
-from pipeline.db.locks import source_lock
+from pipeline.config import ReadSettings
+from pipeline.db.locks import Holder, source_lock
 from pipeline.db.runs import SourceResult
-from pipeline.errors import DatabaseError, PartialListing, SourceError
+from pipeline.errors import (
+    ChainCut,
+    DatabaseError,
+    LockHeldTooLong,
+    PartialListing,
+    SourceError,
+    WindowCut,
+    WindowDeadline,
+)
 from pipeline.model import Rejection, Task
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
@@ -23,6 +34,7 @@ from pipeline.transport import Transport
 from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # A window whose transaction lost a race or its connection is fetched and loaded again: its
 # transaction rolled back whole, so nothing of it is in the database.
@@ -62,6 +74,7 @@ class SourceRunner:
         concurrency: int,
         progress: Progress,
         stop: asyncio.Event | None = None,
+        bounds: ReadSettings | None = None,
     ) -> None:
         self._pool = pool
         self._loader = Loader(pool, run_id)
@@ -70,19 +83,18 @@ class SourceRunner:
         self._concurrency = concurrency
         self._stop = stop or asyncio.Event()
         self._progress = progress
+        self._bounds = bounds or ReadSettings()
 
     async def run(self, job: Job, request: Request) -> SourceResult:
         """Plan, fetch and load one job; a failure ends this job only."""
         result = SourceResult(job.key, started_at=utc_now(self._clock))
         with structlog.contextvars.bound_contextvars(account=job.key.account, api=job.key.api):
             try:
-                async with source_lock(self._pool, job.key) as free:
-                    if free:
+                async with source_lock(self._pool, job.key, self._run_id) as holder:
+                    if holder is None:
                         await self._plan_and_fetch(job, request, result)
                     else:
-                        result.outcome = "skipped"
-                        result.notes.append("skipped: another process is loading this source")
-                        log.warning("source.skipped", reason="another process holds its lock")
+                        self._skip(result, holder)
             except asyncio.CancelledError:
                 result.outcome = "interrupted"
                 raise
@@ -95,6 +107,19 @@ class SourceRunner:
                 log.info("source.finished", **result.as_dict())
                 await self._save(result)
         return result
+
+    def _skip(self, result: SourceResult, holder: Holder) -> None:
+        """Leave the source to the process holding it, unless it has held it too long."""
+        limit = self._bounds.lock_held_max_seconds
+        if holder.held_seconds > limit:
+            raise LockHeldTooLong(
+                f"another process has held this source for {holder.held_seconds / 60:.0f} "
+                f"minutes ({holder}), longer than reads.lock_held_max_seconds ({limit:g} s): "
+                "is a worker hung? Stop it to release the lock"
+            )
+        result.outcome = "skipped"
+        result.notes.append(f"skipped: another process is loading this source ({holder})")
+        log.warning("source.skipped", reason="another process holds its lock", holder=str(holder))
 
     async def _plan_and_fetch(self, job: Job, request: Request, result: SourceResult) -> None:
         async with self._pool.acquire() as conn:
@@ -133,13 +158,22 @@ class SourceRunner:
                 await runs.save_source(conn, self._run_id, result)
 
     async def _fetch_windows(self, job: Job, windows: list[Window], result: SourceResult) -> None:
+        """Every window, a few at once; a cut window fails alone, the source after the rest."""
         slots = asyncio.Semaphore(self._concurrency)
+        cut: list[WindowCut] = []
 
         async def one(window: Window) -> None:
             async with slots:
                 if self._stop.is_set():
-                    return  # stop at a window boundary: finished windows stay committed
-                counts = await self._window_with_db_retries(job, window)
+                    return  # stopped: finished windows stay committed
+                try:
+                    counts = await self._unless_stopped(self._window_with_db_retries(job, window))
+                except WindowCut as exc:
+                    log.error("window.cut", window=_where(window), error=str(exc))
+                    cut.append(exc)
+                    return
+            if counts is None:
+                return  # stopped mid-window: its transaction rolled back
             result.counts.add(counts)
             result.windows_done += 1
             self._progress.window_done(job.key, counts, job.call.stats.requests)
@@ -147,13 +181,29 @@ class SourceRunner:
         async with asyncio.TaskGroup() as group:
             for window in windows:
                 group.create_task(one(window))
+        if cut:
+            result.notes.append(f"{len(cut)} of {len(windows)} windows cut; the rest loaded")
+            raise cut[0]
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """The result of `work`, or None if a stop is asked for first (`work` is cancelled)."""
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        return None if task.cancelled() else task.result()
 
     async def _window_with_db_retries(self, job: Job, window: Window) -> LoadCounts:
         for attempt in range(1, _WINDOW_DB_ATTEMPTS + 1):
             try:
                 return await self._window(job, window)
             except _DB_RETRYABLE as exc:
-                where = str(window.query or "whole account")
+                where = _where(window)
                 if attempt == _WINDOW_DB_ATTEMPTS:
                     raise DatabaseError(
                         f"window {where} not loaded after {attempt} attempts: "
@@ -169,8 +219,7 @@ class SourceRunner:
         complete = True
         async with self._loader.window(job.key, window.covers) as load:
             try:
-                async for records in job.source.fetch(job.call, window):
-                    await self._stage(job.source, records, load)
+                await self._read_bounded(job, window, load)
             except PartialListing as exc:
                 # Every record read is true; only the claim of completeness is withheld.
                 complete = False
@@ -182,7 +231,7 @@ class SourceRunner:
             )
         log.info(
             "window.loaded",
-            query=str(window.query or "whole account"),
+            query=_where(window),
             covers=str(window.covers),
             complete=complete,
             seen=counts.seen,
@@ -192,6 +241,31 @@ class SourceRunner:
             deleted=counts.deleted,
         )
         return counts
+
+    async def _read_bounded(self, job: Job, window: Window, load: WindowLoad) -> None:
+        """Stage every page of `window`, within the window's page cap and deadline."""
+        bounds, where = self._bounds, _where(window)
+        try:
+            async with (
+                asyncio.timeout(bounds.window_deadline_seconds) as deadline,
+                aclosing(job.source.fetch(job.call, window)) as pages,
+            ):
+                count = 0
+                async for records in pages:
+                    count += 1
+                    if count > bounds.max_pages_per_window:
+                        raise ChainCut(
+                            f"window {where}: more than {bounds.max_pages_per_window} pages "
+                            "(reads.max_pages_per_window)"
+                        )
+                    await self._stage(job.source, records, load)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise WindowDeadline(
+                f"window {where} not read within {bounds.window_deadline_seconds:g} s "
+                "(reads.window_deadline_seconds)"
+            ) from None
 
     async def _stage(self, source: Source, records: list[Record], load: WindowLoad) -> None:
         seen_at = utc_now(self._clock)
@@ -229,6 +303,10 @@ def _normalize_one(source: Source, raw: Record, seen_at: datetime) -> Task | Rej
         return Rejection("nested too deeply to store", {"unstorable": repr(raw)[:10_000]})
     except Exception as exc:
         return Rejection(f"could not be normalized: {type(exc).__name__}: {exc}", raw)
+
+
+def _where(window: Window) -> str:
+    return str(window.query or "whole account")
 
 
 def _first_error(exc: BaseException) -> BaseException:

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from pipeline.chains import NewsCheck
 from pipeline.errors import PagingError, PartialListing
 from pipeline.source import Caller, Record
 
@@ -84,11 +85,14 @@ async def scan_until_stable(
         first = await read(1)
         yield first.records
         seen, unidentified, totals = first.ids(id_key), first.unidentified(id_key), {first.total}
+        news = NewsCheck(api, id_key)
+        news.page(first.records)
         check: asyncio.Task[ListPage] | None = None
         pending = [asyncio.ensure_future(read(n)) for n in range(2, first.pages + 1)]
         try:
             for arrived, future in enumerate(asyncio.as_completed(pending), start=1):
                 page = await future
+                news.page(page.records)
                 seen |= page.ids(id_key)
                 unidentified += page.unidentified(id_key)
                 totals.add(page.total)

@@ -141,10 +141,11 @@ async def _run_sources(
         concurrency=settings.concurrency.windows_per_source,
         progress=progress,
         stop=stop,
+        bounds=settings.reads,
     )
     policy = RetryPolicy(**settings.retry.model_dump())
     connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
         jobs = []
         helpers: dict[str, dict[str, AsyncLimiter]] = {}
         for account, api in pairs:

@@ -41,3 +41,17 @@ SELECT pg_try_advisory_lock(hashtextextended('pipeline:' || $1, 0));
 
 -- name: release_source_lock
 SELECT pg_advisory_unlock(hashtextextended('pipeline:' || $1, 0));
+
+-- name: record_source_holder
+-- Who took the source's lock, and when (the database's clock): read by a process that finds it
+-- taken, to tell a hung holder from a busy one. $1 vendor, $2 account, $3 api, $4 run id.
+INSERT INTO source_holders (vendor, account, api, run_id, pid, acquired_at)
+VALUES ($1, $2, $3, $4, pg_backend_pid(), now())
+ON CONFLICT (vendor, account, api)
+DO UPDATE SET run_id = EXCLUDED.run_id, pid = EXCLUDED.pid, acquired_at = EXCLUDED.acquired_at;
+
+-- name: source_holder
+-- The process that last took the source's lock, and for how long it has held it.
+SELECT pid, run_id, acquired_at, extract(epoch FROM now() - acquired_at) AS held_seconds
+FROM source_holders
+WHERE vendor = $1 AND account = $2 AND api = $3;

@@ -10,6 +10,7 @@ from typing import Annotated
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.chains import NewsCheck
 from pipeline.errors import PagingError, RequestRejected
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
 from pipeline.source import Caller, Record
@@ -79,6 +80,7 @@ class RecordTasks:
             "EndTime": int(window.query.end.timestamp()),
         }
         tokens_seen: set[str] = set()
+        news = NewsCheck(self.api, "TaskId")
         token = ""
         restarts = 0
         while True:
@@ -93,6 +95,7 @@ class RecordTasks:
                 restarts += 1
                 log.warning("window.restarted", reason=str(exc), restart=restarts)
                 tokens_seen.clear()
+                news.restart()
                 token = ""
                 continue
             records = payload.get("TaskList") or []
@@ -102,6 +105,7 @@ class RecordTasks:
             token = payload.get("ScrollToken") or ""
             if not token or not records:
                 return
+            news.page(records)
             if token in tokens_seen:
                 raise PagingError(f"{self.api} returned ScrollToken {token!r} twice")
             tokens_seen.add(token)
