@@ -139,7 +139,7 @@ async def run_with_settings(
     selection: Selection,
     arguments: dict[str, Any],
 ) -> int:
-    """Run a sync or backfill with validated settings; SIGTERM stops it at a window boundary."""
+    """Run a sync or backfill with validated settings; SIGTERM stops it within seconds."""
     sources = len(selected(settings, selection))  # unknown names: exit 2 before any connection
     async with open_pool(settings, size=pool_size(settings, sources)) as pool:
         with choose_progress(args) as shown, stop_on_sigterm() as stop:
@@ -167,12 +167,13 @@ def pool_size(settings: Settings, sources: int) -> int:
 
 @contextmanager
 def stop_on_sigterm() -> Iterator[asyncio.Event]:
-    """An event set by SIGTERM: the run finishes the windows in flight and records itself."""
+    """An event set by SIGTERM: the run stops its windows in flight (their transactions roll
+    back; finished windows stay committed), even mid-request or mid-wait, and records itself."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def requested() -> None:
-        log.warning("run.stopping", reason="SIGTERM: finishing the windows in flight")
+        log.warning("run.stopping", reason="SIGTERM: stopping the windows in flight")
         stop.set()
 
     loop.add_signal_handler(signal.SIGTERM, requested)

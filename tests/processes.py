@@ -9,7 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def tencent_config(tmp_path: Path, url: str, secret_id: str, rate: float) -> Path:
+def tencent_config(
+    tmp_path: Path, url: str, secret_id: str, rate: float, extra: str = ""
+) -> Path:
+    """A config of one Tencent account on the sandbox at `url`; `extra` adds YAML lines."""
     path = tmp_path / "config.yaml"
     path.write_text(
         "accounts:\n"
@@ -20,7 +23,7 @@ def tencent_config(tmp_path: Path, url: str, secret_id: str, rate: float) -> Pat
         f"    endpoint: {url}\n"
         "    apis: [DescribeRecordTask]\n"
         f"    rate_limits: {{DescribeRecordTask: {rate}}}\n"
-        "retry: {attempts: 5, initial_wait: 0.01, max_wait: 0.1}\n"
+        "retry: {attempts: 5, initial_wait: 0.01, max_wait: 0.1}\n" + extra
     )
     return path
 

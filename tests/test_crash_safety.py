@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import SECRET_ID, SECRET_KEY
@@ -18,6 +19,7 @@ from tests.processes import start, tencent_config, wait_until
 from tests.runs import stored_ids
 
 API = "DescribeRecordTask"
+STOPS_WITHIN = 8.0  # seconds: "within a few seconds", with room for a loaded CI machine
 BACKFILL = ["backfill", "--since", "2000-01-01"]
 
 
@@ -75,13 +77,30 @@ async def test_a_backfill_killed_at_any_point_resumes_without_refetching_or_losi
     assert await stored_ids(pool) == sorted(sandbox.record_tasks)
 
 
-async def test_sigterm_stops_at_a_window_boundary_and_records_an_interrupted_run(
-    pool: asyncpg.Pool, sandbox: TencentSandbox, config: Path, env: dict[str, str]
-) -> None:
+def stall_after(sandbox: TencentSandbox, answered: int) -> None:
+    """Answer `answered` requests, then hold the next one for a minute (longer than the test)."""
+    sandbox.faults = FaultPlan.script([None] * answered + [FaultKind.SLOW], slow_seconds=60)
+
+
+async def stalled_child(
+    sandbox: TencentSandbox, tmp_path: Path, url: str, env: dict[str, str]
+) -> asyncio.subprocess.Process:
+    """A backfill, one window at a time, stuck in a request its 60 s timeout has not ended."""
+    stall_after(sandbox, 8)
+    one_at_a_time = "concurrency: {windows_per_source: 1}\nhttp: {timeout_seconds: 60}\n"
+    config = tencent_config(tmp_path, url, SECRET_ID, rate=25, extra=one_at_a_time)
     child = await start([*BACKFILL, "--config", str(config)], env)
-    await wait_until(lambda: len(sandbox.requests) >= 6)
-    child.send_signal(signal.SIGTERM)
-    _, err = await asyncio.wait_for(child.communicate(), timeout=20)
+    await wait_until(lambda: len(sandbox.requests) >= 9)
+    return child
+
+
+async def test_sigterm_during_a_stalled_request_stops_the_run_within_seconds_as_interrupted(
+    pool: asyncpg.Pool, sandbox: TencentSandbox, tmp_path: Path, env: dict[str, str]
+) -> None:
+    async with sandbox.serve() as server:
+        child = await stalled_child(sandbox, tmp_path, server.url, env)
+        child.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(child.communicate(), timeout=STOPS_WITHIN)
     assert child.returncode == 1, err.decode()[-2000:]
     run = await pool.fetchrow("SELECT outcome FROM sync_runs")
     source = await pool.fetchrow(
@@ -90,6 +109,22 @@ async def test_sigterm_stops_at_a_window_boundary_and_records_an_interrupted_run
     assert (run["outcome"], source["outcome"]) == ("interrupted", "interrupted")
     assert 0 < source["windows_done"] < source["windows_planned"]
     assert await pool.fetchval("SELECT count(*) FROM coverage") == source["windows_done"]
+
+
+async def test_a_process_killed_while_stalled_leaves_no_lock_behind(
+    pool: asyncpg.Pool, sandbox: TencentSandbox, tmp_path: Path, env: dict[str, str]
+) -> None:
+    async with sandbox.serve() as server:
+        child = await stalled_child(sandbox, tmp_path, server.url, env)
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    key = f"tencent/tencent-main/{API}"
+    async with pool.acquire() as conn, asyncio.timeout(STOPS_WITHIN):
+        # The server drops a dead client's session, and its locks, as soon as it sees the EOF.
+        while not await conn.fetchval(
+            "SELECT pg_try_advisory_lock(hashtextextended('pipeline:' || $1, 0))", key
+        ):
+            await asyncio.sleep(0.05)
 
 
 async def test_two_syncs_at_once_never_load_the_same_source_together(

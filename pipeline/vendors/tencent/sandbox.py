@@ -77,6 +77,9 @@ class TencentSandbox(Twin):
         """The account's relay-task quota, answered as `LimitTaskNum` (not enforced)."""
         self.token_epoch = 0
         """ScrollTokens issued in an earlier epoch are refused (their validity is undocumented)."""
+        self.endless_tokens: Callable[[Mapping[str, Any]], bool] | None = None
+        """Hostile: windows whose request it accepts never end. Every answer hands out a new
+        ScrollToken and repeats the window's first page."""
 
     def add_record_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store record tasks as CreateRecordTask would have (replacing equal TaskIds)."""
@@ -147,9 +150,15 @@ class TencentSandbox(Twin):
 
     def _describe_record_task(self, params: dict[str, Any]) -> dict[str, Any]:
         ordered = sorted(self.record_tasks.values(), key=lambda t: (t["StartTime"], t["TaskId"]))
-        return describe_record_task(
+        endless = self.endless_tokens is not None and self.endless_tokens(params)
+        if endless:
+            params = {k: v for k, v in params.items() if k != "ScrollToken"}
+        answer = describe_record_task(
             params, ordered, now=int(self.clock()), page_size=self.page_size, epoch=self.token_epoch
         )
+        if endless:
+            answer["ScrollToken"] = uuid.uuid4().hex
+        return answer
 
     def _describe_pull_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
         tasks = self.pull_tasks.values()

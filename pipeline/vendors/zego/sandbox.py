@@ -78,6 +78,8 @@ class ZegoSandbox(Twin):
         self.list_key = list_key
         self.page_size_max = page_size_max
         self.tasks: dict[str, dict[str, Any]] = {}
+        self.inflated_total = 0
+        """Hostile: added to every `TotalCount`, so the list claims pages it does not have."""
 
     def add_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store tasks as StartRecord would have (replacing equal TaskIds).
@@ -118,13 +120,15 @@ class ZegoSandbox(Twin):
 
     def _describe_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
         self._end_due(int(self.clock() * 1000))
-        return describe_tasks(
+        data = describe_tasks(
             params,
             self.tasks.values(),
             now_ms=int(self.clock() * 1000),
             list_key=self.list_key,
             page_size_max=self.page_size_max,
         )
+        data["TotalCount"] += self.inflated_total
+        return data
 
 
     def _end_due(self, now_ms: int) -> None:
