@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from aiolimiter import AsyncLimiter
 
+from pipeline.bodies import ACCEPT_ENCODING, BodyCaps, read_body
 from pipeline.errors import TransportError
 from pipeline.retry import RetryPolicy, call_with_retries
 from pipeline.source import HttpResponse, Record, VendorClient
@@ -58,8 +59,7 @@ class Transport:
         self._policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
-        self._max_body_bytes = max_body_bytes
-        self._max_decoded_bytes = max_decoded_bytes
+        self._caps = BodyCaps(received=max_body_bytes, decoded=max_decoded_bytes)
         self.stats = CallStats()
 
     async def __call__(self, params: Mapping[str, Any], api: str | None = None) -> Record:
@@ -82,11 +82,13 @@ class Transport:
             async with self._session.request(
                 request.method,
                 request.url,
-                headers=dict(request.headers),
+                headers={"Accept-Encoding": ACCEPT_ENCODING, **request.headers},
                 data=request.body,
                 timeout=self._timeout,
+                # Whatever the session says: read_body inflates, within the caps.
+                auto_decompress=False,
             ) as response:
-                body = await response.read()
+                body = await read_body(response, api, self._caps)
                 answer = HttpResponse(response.status, dict(response.headers), body)
         except TimeoutError as exc:
             raise TransportError(f"{api} timed out after {self._timeout.total}s") from exc

@@ -1,16 +1,20 @@
 """Scripted or seeded faults a vendor twin injects, and the transport-level ones applied here.
 
 Envelope faults (INTERNAL_ERROR, RATE_LIMIT, SIGNATURE_EXPIRED) are answered by each vendor twin
-in its own error envelope; the transport faults below look the same for every vendor.
+in its own error envelope; the transport faults below look the same for every vendor. Hostile
+bodies (OVERSIZED, OVERSIZED_CHUNKED, GZIP_BOMB) are streamed: the twin never holds them whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import zlib
 from collections import deque
 from collections.abc import Iterable
+from contextvars import ContextVar
 from enum import StrEnum
+from functools import cache
 
 from aiohttp import web
 
@@ -26,6 +30,12 @@ class FaultKind(StrEnum):
     TRUNCATED = "truncated"
     INVALID_JSON = "invalid_json"
     SIGNATURE_EXPIRED = "signature_expired"
+    OVERSIZED = "oversized"
+    """The answer padded with whitespace to the plan's `oversize_bytes`, with Content-Length."""
+    OVERSIZED_CHUNKED = "oversized_chunked"
+    """The same, sent chunked: nothing announces its size."""
+    GZIP_BOMB = "gzip_bomb"
+    """The answer after BOMB_INFLATED_BYTES of whitespace, gzipped: about 400 KB sent."""
 
 
 TRANSPORT_FAULTS = frozenset(
@@ -35,10 +45,14 @@ TRANSPORT_FAULTS = frozenset(
         FaultKind.SLOW,
         FaultKind.TRUNCATED,
         FaultKind.INVALID_JSON,
+        FaultKind.OVERSIZED,
+        FaultKind.OVERSIZED_CHUNKED,
+        FaultKind.GZIP_BOMB,
     }
 )
 # SLOW stalls a run and SIGNATURE_EXPIRED is retried only once, so random plans ask for them
-# explicitly; these are the faults a client must ride out with ordinary retries.
+# explicitly, as they do the hostile bodies (a client must refuse those, not ride them out);
+# these are the faults a client must ride out with ordinary retries.
 RETRYABLE_FAULTS = (
     FaultKind.HTTP_5XX,
     FaultKind.INTERNAL_ERROR,
@@ -50,6 +64,12 @@ RETRYABLE_FAULTS = (
 
 _BAD_GATEWAY = b"<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
 _INVALID_JSON = b'{"Response": {RequestId: undefined, "TaskList": [,]}}'
+BOMB_INFLATED_BYTES = 400_000_000
+"""What a GZIP_BOMB inflates to: twice the default cap on decoded bytes."""
+_CHUNK = 1 << 16
+# The twin passes `transport_fault` only the slow wait; the plan's other settings travel with
+# the request's own task, set when the plan draws its fault (so concurrent requests never mix).
+_drawing_plan: ContextVar[FaultPlan | None] = ContextVar("drawing_plan", default=None)
 
 
 class FaultPlan:
@@ -64,6 +84,7 @@ class FaultPlan:
         seed: int = 0,
         action: str | None = None,
         slow_seconds: float = 30.0,
+        oversize_bytes: int = 60_000_000,
     ) -> None:
         self._script: deque[FaultKind | None] = deque(script)
         self._rate = rate
@@ -73,6 +94,8 @@ class FaultPlan:
         """Only requests to this action draw faults (all actions when None)."""
         self.slow_seconds = slow_seconds
         """How long a SLOW answer waits: longer than the client's timeout."""
+        self.oversize_bytes = oversize_bytes
+        """How large an OVERSIZED answer is: by default past Tencent's largest (50 MB)."""
 
     @classmethod
     def none(cls) -> FaultPlan:
@@ -86,9 +109,10 @@ class FaultPlan:
         *,
         action: str | None = None,
         slow_seconds: float = 30.0,
+        oversize_bytes: int = 60_000_000,
     ) -> FaultPlan:
         """One entry per request, in order (None answers normally); no faults afterwards."""
-        return cls(kinds, action=action, slow_seconds=slow_seconds)
+        return cls(kinds, action=action, slow_seconds=slow_seconds, oversize_bytes=oversize_bytes)
 
     @classmethod
     def random(
@@ -112,6 +136,7 @@ class FaultPlan:
         """The fault for the next request to `action`, or None to answer normally."""
         if self.action is not None and action != self.action:
             return None
+        _drawing_plan.set(self)
         if self._script:
             return self._script.popleft()
         if self._rate > 0 and self._kinds and self._rng.random() < self._rate:
@@ -134,7 +159,52 @@ async def transport_fault(
         return web.Response(body=_INVALID_JSON, content_type="application/json")
     if kind is FaultKind.RESET:
         return await _reset(request, body)
+    if kind in (FaultKind.OVERSIZED, FaultKind.OVERSIZED_CHUNKED):
+        plan = _drawing_plan.get() or FaultPlan()
+        padding = max(plan.oversize_bytes - len(body), 0)
+        return await _stream(request, body, padding, sized=kind is FaultKind.OVERSIZED)
+    if kind is FaultKind.GZIP_BOMB:
+        return await _stream(request, gzip_bomb(body), 0, sized=True, encoding="gzip")
     raise ValueError(f"{kind} is not a transport fault")
+
+
+def gzip_bomb(body: bytes, inflated: int = BOMB_INFLATED_BYTES) -> bytes:
+    """`body` after `inflated` bytes of whitespace, gzipped (still a valid JSON answer)."""
+    prefix, compressor = _whitespace_gzip(inflated)
+    tail = compressor.copy()
+    return prefix + tail.compress(body) + tail.flush()
+
+
+@cache
+def _whitespace_gzip(inflated: int) -> tuple[bytes, zlib._Compress]:
+    """`inflated` spaces compressed a chunk at a time, and the compressor, open, after them."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * (1 << 20)
+    parts = [compressor.compress(chunk) for _ in range(inflated // len(chunk))]
+    parts.append(compressor.compress(b" " * (inflated % len(chunk))))
+    return b"".join(parts), compressor
+
+
+async def _stream(
+    request: web.Request, head: bytes, padding: int, *, sized: bool, encoding: str | None = None
+) -> web.StreamResponse:
+    """Send `head`, then `padding` spaces, a chunk at a time, until the client hangs up."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if encoding is not None:
+        response.headers["Content-Encoding"] = encoding
+    if sized:
+        response.content_length = len(head) + padding
+    else:
+        response.enable_chunked_encoding()
+    await response.prepare(request)
+    spaces = b" " * _CHUNK
+    try:
+        await response.write(head)
+        for start in range(0, padding, _CHUNK):
+            await response.write(spaces[: min(_CHUNK, padding - start)])
+    except ConnectionError:
+        pass  # the client stopped reading at its cap: that is the point
+    return response
 
 
 async def _reset(request: web.Request, body: bytes) -> web.StreamResponse:
