@@ -34,9 +34,14 @@ ID_LENGTH = 16
 
 
 def overlong_zego_tasks(
-    now: int, count: int, seed: int = 1, hours: tuple[float, float] = (30, 46)
+    now: int,
+    count: int,
+    seed: int = 1,
+    hours: tuple[float, float] = (30, 46),
+    began_hours_ago: float = 1,
 ) -> list[dict[str, Any]]:
-    """`count` recordings begun an hour before `now` that record for longer than 24 h.
+    """`count` recordings begun `began_hours_ago` before `now` (Unix seconds) that record for
+    longer than 24 h, the cap before 2026-01-08.
 
     Each lasts a seeded number of `hours` from its start and carries `EndsAt` for the twin, so
     it is recording (2) until the twin's clock passes its end, then ended (3).
@@ -45,7 +50,7 @@ def overlong_zego_tasks(
     taken: set[str] = set()
     tasks = []
     for _ in range(count):
-        begin = now * 1000 - 60 * MINUTE_MS - rng.randrange(MINUTE_MS)
+        begin = now * 1000 - int(began_hours_ago * 60 * MINUTE_MS) - rng.randrange(MINUTE_MS)
         length = int(rng.uniform(*hours) * 60 * MINUTE_MS)
         tasks.append(
             {

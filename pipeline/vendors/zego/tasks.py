@@ -25,8 +25,9 @@ from pipeline.windows import Window, WindowRules
 # ZEGO answers for the last 3 days only (on its clock), in windows of at most 3 days, and
 # filters on recording start, so windows need no overlap beyond a millisecond for the bounds.
 # A recording is documented to last at most 48 h (24 h before 2026-01-08; more on request), and
-# nothing says when an ended task shows as ended: a start time settles only once its tasks were
-# seen out of 1 (initialized), 2 (recording) and 5 (paused, may resume).
+# nothing says when an ended task shows as ended. A sync reads the last 24 h, where nearly every
+# recording lies; older start times settle only once their tasks were seen out of 1
+# (initialized), 2 (recording) and 5 (paused), each read again in a small window of its own.
 RULES = WindowRules(
     max_span=timedelta(days=3) - timedelta(seconds=60),
     overlap=timedelta(milliseconds=1),
