@@ -13,12 +13,13 @@ from typing import Any
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
-from pipeline.vendors.zego.fakedata import generate_zego_tasks
+from pipeline.vendors.zego.fakedata import generate_zego_tasks, overlong_zego_tasks
 
 # The Volcengine generator keeps one task at a time per stream, a check that grows with the
 # tasks already drawn (150,000 at once take two minutes); independent batches take seconds.
 VOLCENGINE_BATCH = 5_000
 Tasks = list[dict[str, Any]]
+OVERLONG_AGE = 30  # hours since an overlong ZEGO recording began
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ class Dataset:
     zego: int = 0
     zego_days_back: float = 2.9
     """Inside the 3 days ZEGO serves (less the 10 minutes the planner keeps as a margin)."""
+    zego_overlong: int = 0
+    """ZEGO recordings begun 30 h ago and still recording: longer than the 24 h a sync reads
+    back, so each is read again in a small window of its own until it is seen ended."""
     seed: int = 5
 
     def record_tasks(self) -> Tasks:
@@ -62,7 +66,10 @@ class Dataset:
         """DescribeTasks: recordings begun in the last `zego_days_back` days."""
         if not self.zego:
             return []
-        return generate_zego_tasks(self.now, self.zego, self.seed, self.zego_days_back)
+        overlong = overlong_zego_tasks(
+            self.now, self.zego_overlong, self.seed, hours=(40, 46), began_hours_ago=OVERLONG_AGE
+        )
+        return generate_zego_tasks(self.now, self.zego, self.seed, self.zego_days_back) + overlong
 
     @property
     def record_tasks_count(self) -> int:

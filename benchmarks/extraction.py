@@ -43,6 +43,8 @@ class ExtractionConfig:
     relay: int = 6_400
     volcengine: int = 150_000
     zego: int = 16_000
+    zego_overlong: int = 3
+    """Recordings past the 24 h a sync reads back: the extra pages they cost are shown."""
     raised_rate: float = RAISED_RATE
 
     def dataset(self, now: int) -> Dataset:
@@ -54,6 +56,7 @@ class ExtractionConfig:
             relay=self.relay,
             volcengine=self.volcengine,
             zego=self.zego,
+            zego_overlong=self.zego_overlong,
         )
 
 

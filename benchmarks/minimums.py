@@ -56,20 +56,25 @@ def volcengine_minimum(tasks: int) -> Minimum:
 
 
 def zego_minimum(tasks: Iterable[Mapping[str, Any]], last_read: float, now: float) -> Minimum:
-    """DescribeTasks: one window from the last read - 24 h to now, under both status filters."""
+    """DescribeTasks: one window from the last read - 24 h to now, under both status filters,
+    and a page under each filter for every older recording last read unfinished."""
     low, high = math.floor((last_read - LONGEST_TASK) * 1000), math.floor(now * 1000)
     counts = {status: 0 for status in ZEGO_FILTERS}
+    older_unfinished = set()
     for task in tasks:
-        if low <= task["RecordBeginTimestamp"] <= high:
+        begin = task["RecordBeginTimestamp"]
+        if low <= begin <= high:
             for status, members in ZEGO_FILTERS.items():
                 counts[status] += task["Status"] in members
-    total = sum(pages(n, ZEGO_PAGE) for n in counts.values())
+        elif begin < low and task["Status"] in ZEGO_FILTERS[2]:
+            older_unfinished.add(begin)
+    window = sum(pages(n, ZEGO_PAGE) for n in counts.values())
     shown = " + ".join(f"{n:,}" for n in counts.values())
-    return Minimum(
-        total,
-        f"one window (begun since the last read - 24 h), filters 2 and 3 ({shown} tasks) "
-        f"each in pages of {ZEGO_PAGE}",
-    )
+    why = f"one window (begun since the last read - 24 h), filters 2 and 3 ({shown} tasks) "
+    why += f"each in pages of {ZEGO_PAGE}"
+    if older_unfinished:
+        why += f"; + 2 for each of {len(older_unfinished)} older recordings still unfinished"
+    return Minimum(window + 2 * len(older_unfinished), why)
 
 
 def record_minimum(
