@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from pipeline.errors import ResponseTooLarge, TransportError
+from pipeline.errors import ResponseTooLarge, TransportError, UnknownEncoding
 
 ACCEPT_ENCODING = "gzip, deflate"
 """What every request asks for: the encodings `BoundedBody` can inflate."""
@@ -47,7 +47,7 @@ class BoundedBody:
         self._caps = caps
         self._encoding = (encoding or "identity").strip().lower()
         if self._encoding not in _WBITS and self._encoding != "identity":
-            raise TransportError(
+            raise UnknownEncoding(
                 f"{api} answered with Content-Encoding {encoding!r}, which is not decoded here "
                 f"(requests accept {ACCEPT_ENCODING})"
             )

@@ -13,6 +13,7 @@
         │   ├── WindowDeadline the window ran past its deadline
         │   └── ResponseTooLarge  an answer past the byte cap, raw or decompressed
         ├── LockHeldTooLong    another process has held the source past the limit
+        ├── UnknownEncoding    an answer in a Content-Encoding never asked for   (not retried)
         └── VendorError        the vendor answered with an error envelope
             ├── RateLimited        over the vendor's rate                     (retried)
             ├── VendorUnavailable  internal error, 5xx, service unavailable   (retried)
@@ -95,6 +96,12 @@ class LockHeldTooLong(SourceError):
     """Another process has held the source's lock longer than the configured limit."""
 
     code = "LockHeldTooLong"
+
+
+class UnknownEncoding(SourceError):
+    """An answer compressed in an encoding the request did not accept: retrying cannot help."""
+
+    code = "UnknownEncoding"
 
 
 class VendorError(SourceError):

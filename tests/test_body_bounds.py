@@ -15,7 +15,7 @@ from aiohttp import web
 
 from pipeline.bodies import BodyCaps, BoundedBody
 from pipeline.config import ReadSettings, Settings
-from pipeline.errors import ResponseTooLarge, TransportError
+from pipeline.errors import ResponseTooLarge, TransportError, UnknownEncoding
 from pipeline.retry import RetryPolicy, should_retry
 from pipeline.sandbox.faults import FaultKind, FaultPlan, transport_fault
 from pipeline.sandbox.server import SandboxServer
@@ -102,7 +102,7 @@ def test_a_damaged_gzip_body_is_a_transport_error(damage: str) -> None:
 
 
 def test_an_encoding_never_asked_for_is_refused() -> None:
-    with pytest.raises(TransportError, match="Content-Encoding 'br'"):
+    with pytest.raises(UnknownEncoding, match="Content-Encoding 'br'"):
         BoundedBody(API, CAPS, "br")
 
 
