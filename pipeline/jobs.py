@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 
+from pipeline.config import ReadSettings
 from pipeline.db import runs
 from pipeline.db.loader import LoadCounts, Loader, SourceKey, WindowLoad
-from pipeline.config import ReadSettings
 from pipeline.db.locks import Holder, source_lock
 from pipeline.db.runs import SourceResult
 from pipeline.errors import (
@@ -29,6 +29,7 @@ from pipeline.errors import (
 from pipeline.model import Rejection, Task
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
+from pipeline.records import bounded
 from pipeline.source import Record, Source
 from pipeline.transport import Transport
 from pipeline.windows import Window
@@ -298,7 +299,7 @@ def _normalize(
 def _normalize_one(source: Source, raw: Record, seen_at: datetime) -> Task | Rejection:
     """One record as a task or a rejection; whatever happens, the rest of the page loads."""
     try:
-        return source.normalize(raw, seen_at)
+        return bounded(source.normalize(raw, seen_at), raw)
     except RecursionError:
         return Rejection("nested too deeply to store", {"unstorable": repr(raw)[:10_000]})
     except Exception as exc:

@@ -16,6 +16,7 @@ from pipeline.vendors.base import AccountBase
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
+from pipeline.vendors.zego.account import ZegoAccount
 from tests.database import cloned_database, server_url, template_database
 
 
@@ -60,6 +61,22 @@ FAST_RATE = 2000.0
 def frozen_now() -> int:
     """One instant shared by the sandbox's clock and the pipeline's, so runs are repeatable."""
     return int(time.time())
+
+
+class Clock:
+    """One clock for a twin and the pipeline, moved forward by the test."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+        self.start = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock(frozen_now: int) -> Clock:
+    return Clock(frozen_now)
 
 
 @pytest.fixture
@@ -110,6 +127,21 @@ def tencent_account(
         endpoint=url,
         apis=list(apis),
         rate_limits={api: rate for api in apis},
+    )
+
+
+ZEGO_APP_ID, ZEGO_SECRET = 1234567890, "zego-test-secret-71aa"
+
+
+def zego_account(url: str, *, rate: float = FAST_RATE) -> ZegoAccount:
+    """A ZEGO account on the sandbox at `url`."""
+    return ZegoAccount(
+        name="zego-main",
+        vendor="zego",
+        app_id=ZEGO_APP_ID,
+        server_secret=SecretStr(ZEGO_SECRET),
+        endpoint=url,
+        rate_limits={"DescribeTasks": rate},
     )
 
 

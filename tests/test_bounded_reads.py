@@ -97,7 +97,9 @@ async def test_a_window_past_its_deadline_fails_alone_while_the_others_load(
 ) -> None:
     tencent.faults = FaultPlan.script([None, None, FaultKind.SLOW], slow_seconds=30)
     settings = fast_settings(tencent_account(tencent_url), timeout=60)
-    report = await run(pool, bounded(settings, window_deadline_seconds=3), backfill_all(frozen_now), frozen_now)
+    report = await run(
+        pool, bounded(settings, window_deadline_seconds=3), backfill_all(frozen_now), frozen_now
+    )
     source = report.sources[0]
     assert (report.outcome, source.error_code) == ("failed", "WindowDeadline")
     assert "(reads.window_deadline_seconds)" in source.error_message
@@ -111,7 +113,8 @@ async def hold_lock(conn: asyncpg.Connection, since: timedelta) -> None:
         "SELECT pg_try_advisory_lock(hashtextextended('pipeline:' || $1, 0))", str(KEY)
     )
     await conn.execute(
-        "INSERT INTO source_holders VALUES ($1, $2, $3, NULL, pg_backend_pid(), now() - $4::interval)",
+        "INSERT INTO source_holders"
+        " VALUES ($1, $2, $3, NULL, pg_backend_pid(), now() - $4::interval)",
         KEY.vendor, KEY.account, KEY.api, since,
     )  # fmt: skip
 
@@ -121,8 +124,14 @@ async def test_a_source_held_briefly_by_another_process_is_skipped_and_the_run_s
 ) -> None:
     async with pool.acquire() as other:
         await hold_lock(other, timedelta(minutes=5))
-        report = await run(pool, fast_settings(tencent_account(tencent_url)), SyncRequest(), frozen_now)
-    assert (report.outcome, report.sources[0].outcome, report.exit_code) == ("succeeded", "skipped", 0)
+        report = await run(
+            pool, fast_settings(tencent_account(tencent_url)), SyncRequest(), frozen_now
+        )
+    assert (report.outcome, report.sources[0].outcome, report.exit_code) == (
+        "succeeded",
+        "skipped",
+        0,
+    )
 
 
 async def test_a_source_held_past_the_limit_fails_the_run_and_status_names_it(

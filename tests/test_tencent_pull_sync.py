@@ -12,25 +12,10 @@ from pipeline.plans import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, fast_settings, tencent_account
+from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, Clock, fast_settings, tencent_account
 from tests.runs import run, stored_ids
 
 API = "DescribeLivePullStreamTasks"
-
-
-class Clock:
-    """The sandbox's clock, moved forward by the test so updates land at the front."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock(frozen_now: int) -> Clock:
-    return Clock(frozen_now)
 
 
 @pytest.fixture

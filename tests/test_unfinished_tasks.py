@@ -8,69 +8,53 @@ from contextlib import redirect_stdout
 from datetime import UTC, datetime
 
 import asyncpg
-import pytest
-from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from pipeline.config import Settings
 from pipeline.plans import SyncRequest
 from pipeline.status import show_status
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.vendors.zego.account import ZegoAccount
 from pipeline.vendors.zego.fakedata import generate_zego_tasks, overlong_zego_tasks
 from pipeline.vendors.zego.sandbox import ZegoSandbox
-from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, fast_settings, tencent_account
+from tests.conftest import (
+    FAST_RATE,
+    SECRET_ID,
+    SECRET_KEY,
+    ZEGO_APP_ID,
+    ZEGO_SECRET,
+    Clock,
+    fast_settings,
+    tencent_account,
+    zego_account,
+)
 from tests.runs import run
 
 HOUR = 3600
-APP_ID, SECRET = 1234567890, "zego-test-secret-71aa"
-
-
-class Clock:
-    """One clock for the twin and the pipeline, moved by the test."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock(frozen_now: int) -> Clock:
-    return Clock(frozen_now)
 
 
 def zego(clock: Clock, overlong: list[dict]) -> ZegoSandbox:
     sandbox = ZegoSandbox(
-        credentials={APP_ID: SECRET}, clock=clock, rate_limits={"DescribeTasks": FAST_RATE}
+        credentials={ZEGO_APP_ID: ZEGO_SECRET},
+        clock=clock,
+        rate_limits={"DescribeTasks": FAST_RATE},
     )
     sandbox.add_tasks(generate_zego_tasks(clock.now, count=60, seed=8))
     sandbox.add_tasks(overlong)
     return sandbox
 
 
-def zego_settings(url: str):
-    account = ZegoAccount(
-        name="zego-main",
-        vendor="zego",
-        app_id=APP_ID,
-        server_secret=SecretStr(SECRET),
-        endpoint=url,
-        rate_limits={"DescribeTasks": FAST_RATE},
-    )
-    return fast_settings(account)
+def zego_settings(url: str) -> Settings:
+    return fast_settings(zego_account(url))
 
 
-async def sync_at(pool: asyncpg.Pool, settings, clock: Clock, hours: float):
+async def sync_at(pool: asyncpg.Pool, settings: Settings, clock: Clock, hours: float):
     clock.now = clock.start + int(hours * HOUR)
     return await run(pool, settings, SyncRequest(), clock.now)
 
 
 async def task_row(pool: asyncpg.Pool, task_id: str) -> asyncpg.Record:
-    return await pool.fetchrow(
-        "SELECT status, last_seen_at FROM tasks WHERE task_id = $1", task_id
-    )
+    return await pool.fetchrow("SELECT status, last_seen_at FROM tasks WHERE task_id = $1", task_id)
 
 
 async def history_of(pool: asyncpg.Pool, task_id: str) -> list[tuple]:
@@ -83,7 +67,6 @@ async def history_of(pool: asyncpg.Pool, task_id: str) -> list[tuple]:
 async def test_a_zego_task_recording_for_40_hours_is_recorded_ended_once_it_ends(
     pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    clock.start = clock.now
     long = overlong_zego_tasks(clock.now, count=1, hours=(40, 40))[0]
     sandbox = zego(clock, [long])
     async with sandbox.serve() as server:
@@ -102,7 +85,6 @@ async def test_a_zego_task_recording_for_40_hours_is_recorded_ended_once_it_ends
 async def test_a_tencent_record_task_of_40_hours_is_recorded_finished_past_its_end(
     pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    clock.start = clock.now
     sandbox = TencentSandbox(
         credentials={SECRET_ID: SECRET_KEY},
         clock=clock,
@@ -127,7 +109,6 @@ async def test_a_tencent_record_task_of_40_hours_is_recorded_finished_past_its_e
 async def test_no_extra_window_is_asked_for_once_every_task_was_seen_ended(
     pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    clock.start = clock.now
     sandbox = zego(clock, overlong_zego_tasks(clock.now, count=2, hours=(30, 31)))
     async with sandbox.serve() as server:
         settings = zego_settings(server.url)
@@ -143,7 +124,6 @@ async def test_no_extra_window_is_asked_for_once_every_task_was_seen_ended(
 async def test_a_task_seen_unfinished_past_the_documented_maximum_is_warned_about_once(
     pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    clock.start = clock.now
     long = overlong_zego_tasks(clock.now, count=1, hours=(60, 60))[0]
     sandbox = zego(clock, [long])
     async with sandbox.serve() as server:
@@ -160,7 +140,6 @@ async def test_a_task_seen_unfinished_past_the_documented_maximum_is_warned_abou
 async def test_a_task_unfinished_when_it_falls_out_of_reach_is_a_gap_status_reports(
     pool: asyncpg.Pool, clock: Clock
 ) -> None:
-    clock.start = clock.now
     never_ends = overlong_zego_tasks(clock.now, count=1, hours=(500, 500))[0]
     sandbox = zego(clock, [never_ends])
     async with sandbox.serve() as server:

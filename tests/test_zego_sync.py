@@ -6,33 +6,22 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
 from pipeline.config import Settings
 from pipeline.plans import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
-from pipeline.vendors.zego.account import ZegoAccount
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
 from pipeline.vendors.zego.sandbox import ZegoSandbox
-from tests.conftest import FAST_RATE, fast_settings
+from tests.conftest import FAST_RATE, ZEGO_APP_ID, ZEGO_SECRET, Clock, fast_settings, zego_account
 from tests.runs import run, stored_ids
 
 API = "DescribeTasks"
-APP_ID, SECRET = 1234567890, "zego-test-secret-71aa"
 THREE_DAYS_MS = 3 * 86_400_000
-
-
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def zego(clock: Clock, count: int = 140, **options: object) -> ZegoSandbox:
     sandbox = ZegoSandbox(
-        credentials={APP_ID: SECRET},
+        credentials={ZEGO_APP_ID: ZEGO_SECRET},
         clock=clock,
         rate_limits={API: FAST_RATE},
         **options,  # type: ignore[arg-type]
@@ -42,20 +31,7 @@ def zego(clock: Clock, count: int = 140, **options: object) -> ZegoSandbox:
 
 
 def settings_for(url: str) -> Settings:
-    account = ZegoAccount(
-        name="zego-main",
-        vendor="zego",
-        app_id=APP_ID,
-        server_secret=SecretStr(SECRET),
-        endpoint=url,
-        rate_limits={API: FAST_RATE},
-    )
-    return fast_settings(account)
-
-
-@pytest.fixture
-def clock(frozen_now: int) -> Clock:
-    return Clock(frozen_now)
+    return fast_settings(zego_account(url))
 
 
 def reachable(sandbox: ZegoSandbox, now: int) -> list[str]:
