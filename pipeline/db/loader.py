@@ -9,7 +9,6 @@ windows have ended: see `pipeline.db.merging`.) The loader knows nothing of vend
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
@@ -23,6 +22,7 @@ from pipeline.db.sqlfiles import query, rows_affected
 from pipeline.db.staging import Stager
 from pipeline.model import Rejection, Task
 from pipeline.periods import Period
+from pipeline.records import MAX_REASON_CHARS, MAX_TASK_ID_CHARS, storable_raw, storable_text
 
 # Unchanged rows are not rewritten on every read: last_seen_at moves at most this often.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
@@ -153,8 +153,11 @@ class WindowLoad:
 
     def _rejected_row(self, r: Rejection, seen_at: datetime) -> tuple:
         k = self._key
-        raw = json.dumps(r.raw, ensure_ascii=False, default=repr)
-        return (self._run_id, k.vendor, k.account, k.api, r.task_id, r.reason, raw, seen_at)
+        # Whatever a rejection holds, the COPY must take it: one bad record fails no window.
+        task_id = storable_text(r.task_id, MAX_TASK_ID_CHARS)
+        reason = storable_text(r.reason, MAX_REASON_CHARS)
+        raw = storable_raw(r.raw)
+        return (self._run_id, k.vendor, k.account, k.api, task_id, reason, raw, seen_at)
 
 
 class Loader:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Self
 from aiohttp import web
 
 from pipeline.sandbox.faults import TRANSPORT_FAULTS, FaultKind, FaultPlan, transport_fault
+from pipeline.sandbox.hostile import dumps
 from pipeline.sandbox.log import OK, Refusal, RequestLog, RequestRecord
 from pipeline.sandbox.ratelimit import RateLimiter
 from pipeline.sandbox.server import SandboxServer
@@ -92,7 +93,7 @@ class Twin:
             outcome = str(fault)
         account = self._account(request)
         self.requests.append(RequestRecord(action, params or {}, outcome, self.clock(), account))
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        data = dumps(payload)  # a hostile payload's RawJson values go out verbatim
         if fault is not None and fault in TRANSPORT_FAULTS:
             slow = self.faults.slow_seconds
             return await transport_fault(request, fault, data, slow_seconds=slow)
