@@ -30,10 +30,17 @@ from pipeline.vendors.tencent.sandbox import TencentSandbox
 from pipeline.vendors.volcengine.sandbox_tasks import FIELDS, project
 from pipeline.vendors.zego.sandbox import ZegoSandbox
 from tests import test_volcengine_sync as volcengine
-from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, fast_settings, tencent_account
+from tests.conftest import (
+    FAST_RATE,
+    SECRET_ID,
+    SECRET_KEY,
+    Clock,
+    fast_settings,
+    tencent_account,
+)
 from tests.runs import reachable as tencent_reachable
 from tests.runs import run, stored_ids
-from tests.test_zego_sync import Clock, reachable, settings_for, zego
+from tests.test_zego_sync import reachable, settings_for, zego
 
 API = "DescribeTasks"
 GIANT_DIGITS = "9" * 5000
@@ -81,11 +88,6 @@ async def rejected(pool: asyncpg.Pool, report: RunReport) -> list[asyncpg.Record
         "SELECT task_id, reason, raw::text AS raw FROM rejected_records WHERE run_id = $1",
         report.run_id,
     )
-
-
-@pytest.fixture
-def clock(frozen_now: int) -> Clock:
-    return Clock(frozen_now)
 
 
 # --- the three records that used to fail their source on every run ---------------------------
