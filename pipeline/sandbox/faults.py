@@ -12,7 +12,6 @@ import random
 import zlib
 from collections import deque
 from collections.abc import Iterable
-from contextvars import ContextVar
 from enum import StrEnum
 from functools import cache
 
@@ -67,9 +66,6 @@ _INVALID_JSON = b'{"Response": {RequestId: undefined, "TaskList": [,]}}'
 BOMB_INFLATED_BYTES = 400_000_000
 """What a GZIP_BOMB inflates to: twice the default cap on decoded bytes."""
 _CHUNK = 1 << 16
-# The twin passes `transport_fault` only the slow wait; the plan's other settings travel with
-# the request's own task, set when the plan draws its fault (so concurrent requests never mix).
-_drawing_plan: ContextVar[FaultPlan | None] = ContextVar("drawing_plan", default=None)
 
 
 class FaultPlan:
@@ -136,7 +132,6 @@ class FaultPlan:
         """The fault for the next request to `action`, or None to answer normally."""
         if self.action is not None and action != self.action:
             return None
-        _drawing_plan.set(self)
         if self._script:
             return self._script.popleft()
         if self._rate > 0 and self._kinds and self._rng.random() < self._rate:
@@ -145,7 +140,12 @@ class FaultPlan:
 
 
 async def transport_fault(
-    request: web.Request, kind: FaultKind, body: bytes, *, slow_seconds: float = 30.0
+    request: web.Request,
+    kind: FaultKind,
+    body: bytes,
+    *,
+    slow_seconds: float = 30.0,
+    oversize_bytes: int = 60_000_000,
 ) -> web.StreamResponse:
     """Answer with a transport fault, given the JSON `body` a normal answer would carry."""
     if kind is FaultKind.HTTP_5XX:
@@ -160,8 +160,7 @@ async def transport_fault(
     if kind is FaultKind.RESET:
         return await _reset(request, body)
     if kind in (FaultKind.OVERSIZED, FaultKind.OVERSIZED_CHUNKED):
-        plan = _drawing_plan.get() or FaultPlan()
-        padding = max(plan.oversize_bytes - len(body), 0)
+        padding = max(oversize_bytes - len(body), 0)
         return await _stream(request, body, padding, sized=kind is FaultKind.OVERSIZED)
     if kind is FaultKind.GZIP_BOMB:
         return await _stream(request, gzip_bomb(body), 0, sized=True, encoding="gzip")

@@ -95,8 +95,11 @@ class Twin:
         self.requests.append(RequestRecord(action, params or {}, outcome, self.clock(), account))
         data = dumps(payload)  # a hostile payload's RawJson values go out verbatim
         if fault is not None and fault in TRANSPORT_FAULTS:
-            slow = self.faults.slow_seconds
-            return await transport_fault(request, fault, data, slow_seconds=slow)
+            plan = self.faults
+            return await transport_fault(
+                request, fault, data,
+                slow_seconds=plan.slow_seconds, oversize_bytes=plan.oversize_bytes,
+            )  # fmt: skip
         return web.Response(
             status=status, body=data, content_type="application/json", charset=self.charset
         )
