@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 # PostgreSQL's jsonb and text hold neither U+0000 nor a lone UTF-16 surrogate (it has no UTF-8
-# form); U+FFFD, the replacement character, stands in for both.
+# form). U+FFFD, the replacement character, stands in for U+0000; a surrogate is kept as the text
+# of its escape (`\ud800`, six characters), so two ids that differ only there stay two tasks.
 STANDIN = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # How a body may hold either: as an escape, as a NUL byte of a UTF-16 or -32 body, or as a
@@ -28,9 +29,9 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     """The JSON object in `body`, or None for anything else (not JSON, not an object, too deep).
 
     What PostgreSQL or the hasher cannot take is replaced as it is read: NaN and infinities by
-    their names as text, U+0000 and lone surrogates by STANDIN, integers beyond signed 64 bits
-    by their digits as text. Every vendor record comes through here, so none needs a check of
-    its own.
+    their names as text, U+0000 by STANDIN, a lone surrogate by the text of its escape, integers
+    beyond signed 64 bits by their digits as text. Every vendor record comes through here, so
+    none needs a check of its own.
     """
     # The int hook is a Python call per integer: only a body that may need it pays for it. A
     # body without a long run of digits holds no integer it would change, so a record reads the
@@ -49,9 +50,10 @@ def json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def clean(value: Any) -> Any:
-    """`value` with U+0000 and lone surrogates replaced by STANDIN in every key and string."""
+    """`value` with U+0000 replaced by STANDIN and each lone surrogate by the text of its escape,
+    in every key and string."""
     if isinstance(value, str):
-        return _UNSTORABLE.sub(STANDIN, value)
+        return _UNSTORABLE.sub(_storable, value)
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -85,6 +87,11 @@ def _int(text: str) -> int | str:
         return text
     value = int(text)
     return value if _INT64[0] <= value <= _INT64[1] else text
+
+
+def _storable(match: re.Match[str]) -> str:
+    char = match.group()
+    return STANDIN if char == "\x00" else f"\\u{ord(char):04x}"
 
 
 def _may_hold_unstorable(body: bytes) -> bool:
