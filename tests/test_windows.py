@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipeline.periods import Period, merge, subtract
-from pipeline.planning import plan_backfill, plan_sync
+from pipeline.planning import Unfinished, plan_backfill, plan_sync
 from pipeline.vendors.tencent.record_tasks import RULES
 from pipeline.windows import plan_windows, settled
 
@@ -61,6 +61,29 @@ def test_sync_after_a_complete_backfill_fetches_only_the_unsettled_tail() -> Non
     assert plan.unreachable == []
     assert plan.windows[0].query.start == NOW - RULES.settle_after
     assert len(plan.windows) == 2
+
+
+def settled_after_backfill() -> tuple[list[Period], datetime]:
+    backfill = plan_windows(RULES, [RULES.reach(NOW)], NOW)
+    return merge(settled(w.covers, NOW, RULES) for w in backfill), backfill[0].covers.start
+
+
+def test_a_start_time_with_a_task_last_seen_unfinished_is_planned_again_however_old() -> None:
+    done, first = settled_after_backfill()
+    start = NOW - timedelta(days=10)
+    long = Unfinished("t", start, start + timedelta(hours=30), "running")
+    plan = plan_sync(RULES, NOW + timedelta(hours=6), done, first, [long])
+    holding = [w for w in plan.windows if w.covers.start <= start < w.covers.end]
+    assert len(holding) == 1 and holding[0].query.end >= long.end  # the window holds its end
+    assert len(plan.windows) == 3  # the task's own, and the usual two
+
+
+def test_a_task_last_seen_unfinished_out_of_reach_is_stranded_not_planned() -> None:
+    done, first = settled_after_backfill()
+    long = Unfinished("t", NOW - timedelta(days=89), None, "running")
+    plan = plan_sync(RULES, NOW + timedelta(days=2), done, first, [long])
+    assert plan.stranded == [long]
+    assert all(w.query.start >= RULES.reach(NOW + timedelta(days=2)).start for w in plan.windows)
 
 
 def test_sync_records_a_gap_when_the_last_run_is_older_than_the_reach() -> None:
