@@ -14,6 +14,7 @@
         │   └── ResponseTooLarge  an answer past the byte cap, raw or decompressed
         ├── LockHeldTooLong    another process has held the source past the limit
         ├── UnknownEncoding    an answer in a Content-Encoding never asked for   (not retried)
+        ├── Redirected         a 3xx answer: redirects are never followed         (not retried)
         └── VendorError        the vendor answered with an error envelope
             ├── RateLimited        over the vendor's rate                     (retried)
             ├── VendorUnavailable  internal error, 5xx, service unavailable   (retried)
@@ -102,6 +103,12 @@ class UnknownEncoding(SourceError):
     """An answer compressed in an encoding the request did not accept: retrying cannot help."""
 
     code = "UnknownEncoding"
+
+
+class Redirected(SourceError):
+    """A 3xx answer: never followed (the request and its signature stay with the endpoint)."""
+
+    code = "Redirected"
 
 
 class VendorError(SourceError):

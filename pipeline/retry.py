@@ -3,7 +3,8 @@
 Retried: transport failures (timeouts, dropped connections, unreadable bodies), rate-limit
 answers and server-side errors, with full-jitter exponential backoff that honours a vendor's
 Retry-After; a clock-skew answer is retried once (the request is re-signed with a fresh
-timestamp), then left to fail. Never retried: auth, parameter and disabled-account errors.
+timestamp), then left to fail. Never retried: auth, parameter and disabled-account errors,
+redirects (3xx: the same request gets the same answer).
 """
 
 from __future__ import annotations

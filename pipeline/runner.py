@@ -73,10 +73,13 @@ def selected(settings: Settings, selection: Selection) -> list[tuple[AccountBase
     return [(a, api) for a, api in pairs if not selection.apis or api in selection.apis]
 
 
-def _ssl_context(settings: Settings) -> ssl.SSLContext:
-    # Verification is always on; a custom CA bundle only changes what is trusted.
-    ca = settings.http.ca_bundle
-    return ssl.create_default_context(cafile=str(ca) if ca else None)
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """The vendors' TLS: always verified, against the system's CAs plus `http.ca_bundle`'s."""
+    context = ssl.create_default_context()
+    # create_default_context(cafile=...) would load the bundle *instead of* the system store.
+    if settings.http.ca_bundle:
+        context.load_verify_locations(cafile=settings.http.ca_bundle)
+    return context
 
 
 async def execute(
@@ -144,7 +147,7 @@ async def _run_sources(
         bounds=settings.reads,
     )
     policy = RetryPolicy(**settings.retry.model_dump())
-    connector = aiohttp.TCPConnector(ssl=_ssl_context(settings), limit=0)
+    connector = aiohttp.TCPConnector(ssl=tls_context(settings), limit=0)
     async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
         jobs = []
         helpers: dict[str, dict[str, AsyncLimiter]] = {}

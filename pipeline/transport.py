@@ -11,9 +11,10 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from pipeline.bodies import ACCEPT_ENCODING, BodyCaps, read_body
-from pipeline.errors import TransportError
+from pipeline.errors import Redirected, TransportError
 from pipeline.retry import RetryPolicy, call_with_retries
 from pipeline.source import HttpResponse, Record, VendorClient
+from pipeline.urls import host_of, scrub
 
 
 @dataclass(slots=True)
@@ -87,11 +88,39 @@ class Transport:
                 timeout=self._timeout,
                 # Whatever the session says: read_body inflates, within the caps.
                 auto_decompress=False,
+                # A redirect would carry the body and the signed URL and headers elsewhere.
+                allow_redirects=False,
             ) as response:
+                if 300 <= response.status < 400:
+                    raise _redirected(api, request.url, response.status, response.headers)
                 body = await read_body(response, api, self._caps)
                 answer = HttpResponse(response.status, dict(response.headers), body)
-        except TimeoutError as exc:
-            raise TransportError(f"{api} timed out after {self._timeout.total}s") from exc
+        # `from None`: an aiohttp error's text may be the signed URL, and tracebacks print it.
+        except TimeoutError:
+            limit = self._timeout.total
+            raise TransportError(
+                f"{api} to {host_of(request.url)} timed out after {limit}s"
+            ) from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise TransportError(f"{api} connection failed: {type(exc).__name__}: {exc}") from exc
+            raise _connection_failed(api, request.url, exc) from None
         return self._client.parse(api, answer)
+
+
+def _redirected(api: str, url: str, status: int, headers: Mapping[str, str]) -> Redirected:
+    """The error for a 3xx answer, naming the hosts but neither URL (both may be signed)."""
+    location = headers.get("Location")
+    target = host_of(location, base=url) if location else "no Location"
+    return Redirected(
+        f"{api} to {host_of(url)} answered HTTP {status} (to {target}); "
+        "redirects are never followed: check the account's endpoint"
+    )
+
+
+def _connection_failed(api: str, url: str, exc: BaseException) -> TransportError:
+    """The error for a failed exchange: the API, the host and the exception, never the URL."""
+    # An InvalidURL's text is the whole URL; other aiohttp errors may quote it too.
+    detail = "" if isinstance(exc, aiohttp.InvalidURL) else scrub(str(exc))
+    return TransportError(
+        f"{api} to {host_of(url)}: connection failed: {type(exc).__name__}"
+        + (f": {detail}" if detail else "")
+    )

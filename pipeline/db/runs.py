@@ -12,6 +12,7 @@ import asyncpg
 
 from pipeline.db.loader import LoadCounts, SourceKey
 from pipeline.db.sqlfiles import query
+from pipeline.urls import scrub
 
 
 @dataclass(slots=True)
@@ -68,6 +69,8 @@ async def finish_run(
     error: str | None,
     at: datetime,
 ) -> None:
+    # Error text is scrubbed of URL queries and userinfo here, the last step before it is kept.
+    error = scrub(error) if error else error
     await conn.execute(query("finish_run"), run_id, outcome, json.dumps(counts), error, at)
 
 
@@ -93,7 +96,7 @@ async def save_source(conn: asyncpg.Connection, run_id: UUID, r: SourceResult) -
         r.retries,
         r.notes,
         r.error_code,
-        r.error_message,
+        scrub(r.error_message) if r.error_message else r.error_message,
     )
 
 

@@ -3,6 +3,8 @@
 Envelope faults (INTERNAL_ERROR, RATE_LIMIT, SIGNATURE_EXPIRED) are answered by each vendor twin
 in its own error envelope; the transport faults below look the same for every vendor. Hostile
 bodies (OVERSIZED, OVERSIZED_CHUNKED, GZIP_BOMB) are streamed: the twin never holds them whole.
+Redirects (REDIRECT_ELSEWHERE, REDIRECT_LOOP) are answered instead of the vendor's answer: a
+client must neither follow them nor retry them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class FaultKind(StrEnum):
     """The same, sent chunked: nothing announces its size."""
     GZIP_BOMB = "gzip_bomb"
     """The answer after BOMB_INFLATED_BYTES of whitespace, gzipped: about 400 KB sent."""
+    REDIRECT_ELSEWHERE = "redirect_elsewhere"
+    """A 307 to the same path and signed query on the plan's `redirect_to`, another origin."""
+    REDIRECT_LOOP = "redirect_loop"
+    """A 307 back to the request's own URL, signed query and all."""
 
 
 TRANSPORT_FAULTS = frozenset(
@@ -47,6 +53,8 @@ TRANSPORT_FAULTS = frozenset(
         FaultKind.OVERSIZED,
         FaultKind.OVERSIZED_CHUNKED,
         FaultKind.GZIP_BOMB,
+        FaultKind.REDIRECT_ELSEWHERE,
+        FaultKind.REDIRECT_LOOP,
     }
 )
 # SLOW stalls a run and SIGNATURE_EXPIRED is retried only once, so random plans ask for them
@@ -66,6 +74,7 @@ _INVALID_JSON = b'{"Response": {RequestId: undefined, "TaskList": [,]}}'
 BOMB_INFLATED_BYTES = 400_000_000
 """What a GZIP_BOMB inflates to: twice the default cap on decoded bytes."""
 _CHUNK = 1 << 16
+_NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
 class FaultPlan:
@@ -81,6 +90,7 @@ class FaultPlan:
         action: str | None = None,
         slow_seconds: float = 30.0,
         oversize_bytes: int = 60_000_000,
+        redirect_to: str = _NOWHERE,
     ) -> None:
         self._script: deque[FaultKind | None] = deque(script)
         self._rate = rate
@@ -92,6 +102,8 @@ class FaultPlan:
         """How long a SLOW answer waits: longer than the client's timeout."""
         self.oversize_bytes = oversize_bytes
         """How large an OVERSIZED answer is: by default past Tencent's largest (50 MB)."""
+        self.redirect_to = redirect_to
+        """The origin a REDIRECT_ELSEWHERE answer points to (a server recording what reaches it)."""
 
     @classmethod
     def none(cls) -> FaultPlan:
@@ -106,9 +118,16 @@ class FaultPlan:
         action: str | None = None,
         slow_seconds: float = 30.0,
         oversize_bytes: int = 60_000_000,
+        redirect_to: str = _NOWHERE,
     ) -> FaultPlan:
         """One entry per request, in order (None answers normally); no faults afterwards."""
-        return cls(kinds, action=action, slow_seconds=slow_seconds, oversize_bytes=oversize_bytes)
+        return cls(
+            kinds,
+            action=action,
+            slow_seconds=slow_seconds,
+            oversize_bytes=oversize_bytes,
+            redirect_to=redirect_to,
+        )
 
     @classmethod
     def random(
@@ -146,6 +165,7 @@ async def transport_fault(
     *,
     slow_seconds: float = 30.0,
     oversize_bytes: int = 60_000_000,
+    redirect_to: str = _NOWHERE,
 ) -> web.StreamResponse:
     """Answer with a transport fault, given the JSON `body` a normal answer would carry."""
     if kind is FaultKind.HTTP_5XX:
@@ -164,7 +184,16 @@ async def transport_fault(
         return await _stream(request, body, padding, sized=kind is FaultKind.OVERSIZED)
     if kind is FaultKind.GZIP_BOMB:
         return await _stream(request, gzip_bomb(body), 0, sized=True, encoding="gzip")
+    if kind is FaultKind.REDIRECT_ELSEWHERE:
+        return _redirect(redirect_to.rstrip("/") + request.path_qs)
+    if kind is FaultKind.REDIRECT_LOOP:
+        return _redirect(str(request.url))
     raise ValueError(f"{kind} is not a transport fault")
+
+
+def _redirect(location: str) -> web.Response:
+    # 307 asks the client to send the same method and body again, to `location`.
+    return web.Response(status=307, headers={"Location": location})
 
 
 def gzip_bomb(body: bytes, inflated: int = BOMB_INFLATED_BYTES) -> bytes:

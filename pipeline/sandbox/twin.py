@@ -99,6 +99,7 @@ class Twin:
             return await transport_fault(
                 request, fault, data,
                 slow_seconds=plan.slow_seconds, oversize_bytes=plan.oversize_bytes,
+                redirect_to=plan.redirect_to,
             )  # fmt: skip
         return web.Response(
             status=status, body=data, content_type="application/json", charset=self.charset

@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from pipeline.source import Source, VendorClient
+from pipeline.urls import endpoint_problem
 
 PositiveRate = Annotated[float, Field(gt=0, description="requests per second")]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -34,6 +35,15 @@ class AccountBase(BaseModel):
     endpoint: NonEmpty
     apis: list[str] | None = None
     rate_limits: dict[str, PositiveRate] = Field(default_factory=dict)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        # Inherited by every vendor's account, whose own `endpoint` only sets the default.
+        problem = endpoint_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def secret_values(self) -> list[str]:
         """Every credential value of this account, for redaction."""
