@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pipeline.config import RetrySettings, Settings
+from pipeline.config import RedactionSettings, RetrySettings, Settings
 from pipeline.sandbox.faults import FaultKind
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase
@@ -24,6 +24,7 @@ from pipeline.vendors.zego.sandbox import ZegoSandbox
 TENCENT_ID, TENCENT_KEY = "AKIDbench000000000000000000000000000", "bench-tencent-key-0c1d2e3f"
 VOLC_AK, VOLC_SK = "AKLTbench0000000000000000", "bench-volc-key-4a5b6c7d"
 ZEGO_APP, ZEGO_SECRET = 1000000002, "bench-zego-secret-8e9f"
+REDACTION_KEY = "bench-redaction-key-5f6e7d8c"
 TWIN_CREDENTIALS: Mapping[str, Mapping[Any, str]] = {
     "tencent": {TENCENT_ID: TENCENT_KEY},
     "volcengine": {VOLC_AK: VOLC_SK},
@@ -73,7 +74,8 @@ def account(api: str, url: str, rate: float | None = None) -> AccountBase:
 
 def settings(*accounts: AccountBase) -> Settings:
     """The pipeline's settings for `accounts`, with the default retries and concurrency."""
-    return Settings(accounts=accounts, retry=RetrySettings())
+    redaction = RedactionSettings(key=SecretStr(REDACTION_KEY))
+    return Settings(accounts=accounts, retry=RetrySettings(), redaction=redaction)
 
 
 def write_config(path: Path, api: str, url: str, rate: float | None) -> Path:
@@ -83,5 +85,6 @@ def write_config(path: Path, api: str, url: str, rate: float | None) -> Path:
     for name, value in vars(configured).items():
         if isinstance(value, SecretStr):
             item[name] = value.get_secret_value()
-    path.write_text(json.dumps({"accounts": [item]}, indent=2), "utf-8")
+    config = {"accounts": [item], "redaction": {"key": REDACTION_KEY}}
+    path.write_text(json.dumps(config, indent=2), "utf-8")
     return path

@@ -24,6 +24,7 @@ from pydantic import (
 
 from pipeline.envexpand import Location, UnsetVariables, expand, read_yaml
 from pipeline.errors import ConfigError
+from pipeline.redaction import KEY_ENV, MIN_KEY_CHARS
 from pipeline.validation import location
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase, Vendor
@@ -110,6 +111,38 @@ class ReadSettings(_Section):
         return int(self.max_decoded_mb * 1_000_000)
 
 
+class RedactionSettings(_Section):
+    """The key of the digests that stand in for vendor credentials in stored records (README,
+    "Vendor credentials in records"); PIPELINE_REDACTION_KEY unless the file names another."""
+
+    key: SecretStr | None = None
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_KEY_CHARS} characters ({KEY_ENV}; e.g. the output of "
+                "`openssl rand -hex 32`)"
+            )
+        return value
+
+    def required_key(self) -> bytes:
+        """The key; a ConfigError naming its variable when there is none."""
+        if self.key is None:
+            raise ConfigError(
+                f"redaction.key: not set; set {KEY_ENV} to a random string of at least "
+                f"{MIN_KEY_CHARS} characters (e.g. `openssl rand -hex 32`): vendor credentials "
+                "in records are stored as digests keyed by it"
+            )
+        return self.key.get_secret_value().encode()
+
+
 class Settings(_Section):
     """The whole validated config.yaml."""
 
@@ -119,10 +152,12 @@ class Settings(_Section):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)
     reads: ReadSettings = Field(default_factory=ReadSettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
 
     def secret_values(self) -> list[str]:
         """Every credential of every account and the database password, for log redaction."""
         values = [value for account in self.accounts for value in account.secret_values()]
+        values += [self.redaction.key.get_secret_value()] if self.redaction.key else []
         password = self.database.password()
         if password:
             values += [password, unquote(password)]
@@ -158,7 +193,7 @@ def resolve_config_path(cli_value: str | None, environ: Mapping[str, str] | None
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, expand and validate the config file at `path`."""
     environ = os.environ if environ is None else environ
-    data, problems = _expanded(read_yaml(path), environ)
+    data, problems = _expanded(_key_from_environment(read_yaml(path)), environ)
     _raise_if(path, problems)
     accounts, problems = _accounts(data.get("accounts"))
     sections = {}
@@ -170,6 +205,15 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     if environ.get(DATABASE_URL_ENV):
         sections["database"] = DatabaseSettings(dsn=environ[DATABASE_URL_ENV])
     return Settings(accounts=tuple(accounts), **sections)
+
+
+def _key_from_environment(raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with `redaction.key` defaulting to `${PIPELINE_REDACTION_KEY:-}` (unset, the commands
+    that need it say so)."""
+    section = raw.get("redaction", {})
+    if not isinstance(section, dict) or "key" in section:
+        return raw
+    return {**raw, "redaction": {**section, "key": f"${{{KEY_ENV}:-}}"}}
 
 
 def selected_apis(account: AccountBase) -> list[str]:

@@ -11,7 +11,7 @@ import asyncpg
 from pydantic import SecretStr
 
 from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_failures
-from pipeline.config import RetrySettings, Settings
+from pipeline.config import RedactionSettings, RetrySettings, Settings
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
@@ -33,6 +33,8 @@ from pipeline.vendors.zego.sandbox import ZegoSandbox
 TENCENT_ID, TENCENT_KEY = "AKIDdemo0000000000000000000000000000", "demo-tencent-key"
 VOLC_AK, VOLC_SK = "AKLTdemo00000000000000000", "demo-volc-key"
 ZEGO_APP, ZEGO_SECRET = 1000000001, "demo-zego-secret"
+# The key of the demo's digests of the sandboxes' made-up push signatures and URL tokens.
+DEMO_REDACTION = RedactionSettings(key=SecretStr("pipeline-demo-redaction-key"))
 SUMMARY_DAYS = 14
 # The demo shows retries; it does not wait minutes for them.
 DEMO_RETRY = RetrySettings(attempts=10, initial_wait=0.1, max_wait=2, total_timeout=120)
@@ -88,7 +90,11 @@ async def run_demo(args: argparse.Namespace) -> int:
     twins = build_twins(now, args)
     async with AsyncExitStack() as stack:
         servers = [await stack.enter_async_context(twin.serve()) for twin in twins]
-        settings = Settings(accounts=demo_accounts([s.url for s in servers]), retry=DEMO_RETRY)
+        settings = Settings(
+            accounts=demo_accounts([s.url for s in servers]),
+            retry=DEMO_RETRY,
+            redaction=DEMO_REDACTION,
+        )
         faulty = f", {args.faults:.0%} of their answers faulty" if args.faults else ""
         print(
             f"pipeline demo: Tencent, Volcengine and ZEGO sandboxes on loopback{faulty}; "

@@ -30,6 +30,7 @@ from pipeline.model import Rejection, Task
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
 from pipeline.records import bounded
+from pipeline.redaction import Redactor
 from pipeline.source import Record, Source
 from pipeline.transport import Transport
 from pipeline.windows import Window
@@ -57,6 +58,9 @@ class Job:
     key: SourceKey
     source: Source
     call: Transport
+    redactor: Redactor | None = None
+    """Replaces the vendor's credentials in each record before anything else sees it (None:
+    records as served, for tests of other things)."""
 
 
 def utc_now(clock: Callable[[], float]) -> datetime:
@@ -259,7 +263,7 @@ class SourceRunner:
                             f"window {where}: more than {bounds.max_pages_per_window} pages "
                             "(reads.max_pages_per_window)"
                         )
-                    await self._stage(job.source, records, load)
+                    await self._stage(job, records, load)
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -268,9 +272,9 @@ class SourceRunner:
                 "(reads.window_deadline_seconds)"
             ) from None
 
-    async def _stage(self, source: Source, records: list[Record], load: WindowLoad) -> None:
+    async def _stage(self, job: Job, records: list[Record], load: WindowLoad) -> None:
         seen_at = utc_now(self._clock)
-        tasks, rejections = _normalize(source, records, seen_at)
+        tasks, rejections = _normalize(job.source, records, seen_at, job.redactor)
         for rejection in rejections:
             log.warning("record.rejected", task_id=rejection.task_id, reason=rejection.reason)
         await load.add(tasks, rejections, seen_at)
@@ -286,14 +290,28 @@ class SourceRunner:
 
 
 def _normalize(
-    source: Source, records: list[Record], seen_at: datetime
+    source: Source, records: list[Record], seen_at: datetime, redactor: Redactor | None = None
 ) -> tuple[list[Task], list[Rejection]]:
     tasks: list[Task] = []
     rejections: list[Rejection] = []
     for raw in records:
-        item = _normalize_one(source, raw, seen_at)
+        item = raw if redactor is None else _redacted(raw, redactor)
+        if not isinstance(item, Rejection):
+            item = _normalize_one(source, item, seen_at)
         (tasks if isinstance(item, Task) else rejections).append(item)  # type: ignore[arg-type]
     return tasks, rejections
+
+
+def _redacted(raw: Record, redactor: Redactor) -> Record | Rejection:
+    """`raw` with its credentials replaced: the only form of it that is hashed, stored, logged
+    or rejected; a rejection without its payload if the redactor cannot walk it."""
+    try:
+        return redactor.record(raw)
+    except RecursionError:
+        task_id = raw.get("TaskId") if isinstance(raw, dict) else None
+        marker = {"unredactable": f"a {type(raw).__name__} nested too deeply; not kept"}
+        named = redactor.text(task_id) if isinstance(task_id, str) else None
+        return bounded(Rejection("nested too deeply to redact", marker, named), marker)
 
 
 def _normalize_one(source: Source, raw: Record, seen_at: datetime) -> Task | Rejection:

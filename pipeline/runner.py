@@ -22,6 +22,7 @@ from pipeline.errors import ConfigError
 from pipeline.jobs import Job, SourceRunner, utc_now
 from pipeline.plans import BackfillRequest, Request
 from pipeline.progress import Progress
+from pipeline.redaction import Redactor
 from pipeline.retry import RetryPolicy
 from pipeline.transport import Transport, paced_limiter
 from pipeline.vendors import VENDORS
@@ -96,6 +97,7 @@ async def execute(
 ) -> RunReport:
     """Run every selected source concurrently and record the run; `stop` ends it early."""
     pairs = selected(settings, selection)
+    settings.redaction.required_key()  # exit 2 before anything is written or requested
     run_id = uuid4()
     structlog.contextvars.bind_contextvars(run_id=str(run_id), account=None, api=None)
     async with pool.acquire() as conn:
@@ -151,6 +153,7 @@ async def _run_sources(
     async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
         jobs = []
         helpers: dict[str, dict[str, AsyncLimiter]] = {}
+        key = settings.redaction.required_key()
         for account, api in pairs:
             vendor = VENDORS[account.vendor]
             # One limiter per account and helper API, shared by every source that calls it.
@@ -170,7 +173,9 @@ async def _run_sources(
                 max_body_bytes=settings.reads.max_body_bytes,
                 max_decoded_bytes=settings.reads.max_decoded_bytes,
             )
-            jobs.append(Job(SourceKey(vendor.name, account.name, api), vendor.sources[api], call))
+            source = vendor.sources[api]
+            redactor = Redactor(key, source.redaction | account.redact.declared())
+            jobs.append(Job(SourceKey(vendor.name, account.name, api), source, call, redactor))
         return list(await asyncio.gather(*(runner.run(job, request) for job in jobs)))
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.model import Normalized
+from pipeline.redaction import Redaction
 from pipeline.windows import Window, WindowRules
 
 Record = dict[str, Any]
@@ -66,6 +67,9 @@ class Source(Protocol):
     """Documented requests per second for one account."""
     rules: WindowRules | None
     """How this API's windows are planned; None when it lists the whole account every time."""
+    redaction: Redaction
+    """What its records hold secret, beyond what every string is scanned for (see
+    `pipeline.redaction`)."""
 
     def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         """The raw records of every page of `window`, page by page, to the end.

@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from pipeline.config import HttpSettings, RetrySettings, Settings
+from pipeline.config import HttpSettings, RedactionSettings, RetrySettings, Settings
+from pipeline.redaction import KEY_ENV
 from pipeline.sandbox.twin import Twin
 from pipeline.vendors.base import AccountBase
 from pipeline.vendors.tencent.account import TencentAccount
@@ -18,6 +19,16 @@ from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from pipeline.vendors.zego.account import ZegoAccount
 from tests.database import cloned_database, server_url, template_database
+
+REDACTION_KEY = "test-redaction-key-3c5e7a9b1d"
+
+
+@pytest.fixture(autouse=True)
+def redaction_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with a redaction key in its environment (and its children's), as every
+    deployment that syncs has; a test of its absence deletes it."""
+    monkeypatch.setenv(KEY_ENV, REDACTION_KEY)
+    return REDACTION_KEY
 
 
 @pytest.fixture(scope="session")
@@ -151,4 +162,5 @@ def fast_settings(*accounts: AccountBase, timeout: float = 5.0) -> Settings:
         accounts=accounts,
         retry=RetrySettings(attempts=8, initial_wait=0.001, max_wait=0.005, total_timeout=30),
         http=HttpSettings(timeout_seconds=timeout),
+        redaction=RedactionSettings(key=SecretStr(REDACTION_KEY)),
     )

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from pipeline.config import HttpSettings, RetrySettings, Settings
+from pipeline.config import HttpSettings, RedactionSettings, RetrySettings, Settings
 from pipeline.plans import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
@@ -22,7 +22,7 @@ from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
 from pipeline.vendors.zego.account import ZegoAccount
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
 from pipeline.vendors.zego.sandbox import ZegoSandbox
-from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, tencent_account
+from tests.conftest import FAST_RATE, REDACTION_KEY, SECRET_ID, SECRET_KEY, tencent_account
 from tests.runs import backfill_all, reachable, run
 
 RATE = 0.2
@@ -99,6 +99,7 @@ async def vendors(frozen_now: int) -> AsyncIterator[Vendors]:
             accounts=accounts,
             http=HttpSettings(timeout_seconds=0.25),
             retry=RetrySettings(attempts=12, initial_wait=0.001, max_wait=0.01, total_timeout=60),
+            redaction=RedactionSettings(key=SecretStr(REDACTION_KEY)),
         )
         yield Vendors(tencent, volc, zego, settings)
 

@@ -10,9 +10,20 @@ from pipeline.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
 
+DATA_STEP = "006_scrub_vendor_secrets"
+"""The migration whose work is done in Python, in batches, before its (empty) SQL is recorded."""
 
-async def migrate(conn: asyncpg.Connection, pending: list[Migration] | None = None) -> list[str]:
-    """Apply every migration not yet recorded; returns the versions applied now."""
+
+async def migrate(
+    conn: asyncpg.Connection,
+    pending: list[Migration] | None = None,
+    *,
+    redaction_key: bytes | None = None,
+) -> list[str]:
+    """Apply every migration not yet recorded; returns the versions applied now.
+
+    `redaction_key` is what migration 006's data step needs when stored records hold vendor
+    credentials (a ConfigError says so when it is missing)."""
     await conn.execute(query("lock_migrations"))
     try:
         await conn.execute(query("create_migrations_table"))
@@ -29,6 +40,11 @@ async def migrate(conn: asyncpg.Connection, pending: list[Migration] | None = No
                         "restore the released file or migrate a fresh database"
                     )
                 continue
+            if migration.version == DATA_STEP:
+                # Imported here: only this step knows the vendors' declarations.
+                from pipeline.scrub import scrub_stored_records
+
+                await scrub_stored_records(conn, redaction_key)
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(query("record_migration"), migration.version, migration.checksum)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from pipeline.redaction import AccountRedaction
 from pipeline.source import Source, VendorClient
 from pipeline.urls import endpoint_problem
 
@@ -35,6 +36,8 @@ class AccountBase(BaseModel):
     endpoint: NonEmpty
     apis: list[str] | None = None
     rate_limits: dict[str, PositiveRate] = Field(default_factory=dict)
+    redact: AccountRedaction = Field(default_factory=AccountRedaction)
+    """Field paths and parameter names to redact besides the vendor's (pipeline.redaction)."""
 
     @field_validator("endpoint")
     @classmethod

@@ -2,6 +2,8 @@
 
 Each task is what a single-task query returns (with `RecentPullInfo` once it has pulled); the
 twin leaves `RecentPullInfo` out of list answers. Times are UTC ISO-8601 strings ending in Z.
+Like real ones, tasks carry credentials: a push signature in most `PushArgs`, a user and
+password in some rtmp sources, an `auth_key` in some http-flv ones, a `token` in every callback.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ OPERATORS = ("ops-bot", "alice", "bob", "relay-admin")
 EVENTS = ("TaskStart", "TaskExit", "VodSourceFileStart", "VodSourceFileFinish", "ResetTaskConfig")
 SOURCE_HOSTS = ("src.example-live.com", "origin.acme.cn", "pull.partner-tv.net")
 VOD_HOST = "vod.example-cdn.com"
+CALLBACK_URL = "https://hooks.example.com/live/relay"
+CREDENTIALED_SHARE = 0.5
 
 
 def generate_pull_tasks(now: int, count: int = 60, seed: int = 1) -> list[dict[str, Any]]:
@@ -42,7 +46,9 @@ def _task(rng: random.Random, now: int, task_id: str) -> dict[str, Any]:
     # A pause is a modification, so a paused task was updated after its creation.
     updated = created if rng.random() < 0.4 and not paused else rng.randint(created + 1, now - 1)
     vod = rng.random() < 0.45
-    urls = _vod_urls(rng) if vod else [_live_url(rng)]
+    # Credentials come from a generator of the task's own: the other draws stay as they were.
+    creds = random.Random(f"credentials:{task_id}")
+    urls = _vod_urls(rng) if vod else [_with_credentials(creds, _live_url(rng))]
     task = {
         "TaskId": task_id,
         "SourceType": "PullVodPushLive" if vod else "PullLivePushLive",
@@ -60,7 +66,7 @@ def _task(rng: random.Random, now: int, task_id: str) -> dict[str, Any]:
         "UpdateTime": iso_utc(updated),
         "CreateBy": rng.choice(OPERATORS),
         "UpdateBy": rng.choice(OPERATORS) if updated > created else "",
-        "CallbackUrl": "https://hooks.example.com/live/relay" if rng.random() < 0.5 else "",
+        "CallbackUrl": _callback(creds) if rng.random() < 0.5 else "",
         "CallbackEvents": sorted(rng.sample(EVENTS, rng.randint(0, 3))),
         # An ended task keeps `enable`: only a pause changes Status.
         "Status": "pause" if paused else "enable",
@@ -97,6 +103,20 @@ def _live_url(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return f"rtmp://{host}/live/{stream}"
     return f"http://{host}/live/{stream}.flv"
+
+
+def _with_credentials(creds: random.Random, url: str) -> str:
+    """`url`, sometimes with a user and password (rtmp) or an `auth_key` (http-flv)."""
+    if creds.random() >= CREDENTIALED_SHARE:
+        return url
+    if url.startswith("rtmp://"):
+        return url.replace("rtmp://", f"rtmp://relay:{creds.getrandbits(64):016x}@", 1)
+    expires = creds.randint(1_700_000_000, 1_900_000_000)
+    return f"{url}?auth_key={expires}-0-0-{creds.getrandbits(128):032x}"
+
+
+def _callback(creds: random.Random) -> str:
+    return f"{CALLBACK_URL}?token={creds.getrandbits(96):024x}"
 
 
 def _vod_urls(rng: random.Random) -> list[str]:

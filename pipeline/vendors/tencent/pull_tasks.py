@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import PagingError
 from pipeline.listing import ListPage, numbered_pages, page_count
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, validate
 from pipeline.windows import Window
@@ -26,6 +27,11 @@ log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 20  # the largest the API allows
 SCANS = 4
+# `txSecret=…&txTime=…`: a push signature valid until txTime, and with it a sample for a
+# dictionary attack on the domain's push key (txSecret = MD5(key + stream + txTime)). The URLs
+# (SourceUrls, CallbackUrl, BackupSourceUrl, BackupToUrl, RecentPullInfo.FileUrl, …) are scanned
+# as every string is: their users, passwords and credential parameters are replaced.
+REDACT = Redaction(fields=("PushArgs",))
 
 
 class PullStreamTask(BaseModel):
@@ -75,6 +81,7 @@ class PullStreamTasks:
     default_rate: float = 30.0
     rules: None = None
     scans: int = SCANS
+    redaction: Redaction = REDACT
 
     def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         # Ordered by last update, newest first: every change shows at the front of page 1.

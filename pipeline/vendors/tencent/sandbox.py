@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -109,6 +110,15 @@ class TencentSandbox(Twin):
     def update_pull_task(self, task_id: str, **fields: Any) -> None:
         """What ModifyLivePullStreamTask does: `UpdateTime` becomes now, moving the task first."""
         self.pull_tasks[task_id].update(fields, UpdateTime=iso_utc(int(self.clock())))
+
+    def rotate_push_secret(self, task_id: str) -> str:
+        """A new push key signs the relay task again: `PushArgs` gets a new `txSecret` (its
+        `txTime` stays) as ModifyLivePullStreamTask would set it. The new PushArgs."""
+        expiry = parse_qs(self.pull_tasks[task_id].get("PushArgs") or "").get("txTime")
+        txtime = expiry[0] if expiry else f"{int(self.clock()) + 86_400:x}"
+        push_args = f"txSecret={uuid.uuid4().hex}&txTime={txtime}"
+        self.update_pull_task(task_id, PushArgs=push_args)
+        return push_args
 
     def delete_pull_task(self, task_id: str) -> None:
         """What DeleteLivePullStreamTask does: the task vanishes and later ones move up."""

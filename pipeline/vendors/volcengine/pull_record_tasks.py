@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import PagingError, SourceError
 from pipeline.listing import ListPage, numbered_pages, page_count
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, validate
 from pipeline.windows import Window
@@ -27,6 +28,9 @@ log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 500  # the documented maximum
 SCANS = 4
+# The eight documented fields hold no credential. A pull-record task's source URL (its
+# `StreamURL` when the API answers it) is scanned as every string is.
+REDACT = Redaction()
 GET_API = "GetPullRecordTask"
 FIELDS = ("TaskId", "StartTime", "EndTime", "Vhost", "Domain", "App", "Stream", "Status")
 # Compared as exact strings; anything else is kept as `unknown` with its raw value.
@@ -85,6 +89,7 @@ class PullRecordTasks:
     default_rate: float = 50.0
     rules: None = None
     scans: int = SCANS
+    redaction: Redaction = REDACT
 
     async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         pages = numbered_pages(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import PagingError, PartialListing
 from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import MAX_UNIX_SECONDS, validate
 from pipeline.windows import Window, WindowRules
@@ -40,6 +41,9 @@ RULES = WindowRules(
 PAGE_SIZE = 50
 FILTERS = (2, 3)  # recording, then ended
 SCANS = 4
+# The documented fields hold no credential; callback or stream URLs a task may carry are
+# scanned as every string is.
+REDACT = Redaction()
 LIST_KEYS = ("TaskidList", "TaskList")  # the wire name, then the older table's name
 STATUSES = {
     1: Status.SCHEDULED,
@@ -84,6 +88,7 @@ class DescribeTasks:
     default_rate: float = 10.0
     rules: WindowRules = RULES
     scans: int = SCANS
+    redaction: Redaction = REDACT
 
     async def fetch(self, call: Caller, window: Window) -> AsyncIterator[list[Record]]:
         assert window.query is not None
