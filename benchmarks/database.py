@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from pipeline.db.migrate import migrate
+from pipeline.db.schema import SEARCH_PATH
 from pipeline.db.sqlfiles import parse_queries
 
 LOCAL_SERVER = "postgresql://root@127.0.0.1:5432/postgres"
@@ -75,7 +76,9 @@ async def scratch_database(url: str, template: str) -> AsyncIterator[str]:
 async def scratch_pool(url: str, template: str, size: int = 8) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh clone of `template`, dropped when the block ends."""
     async with scratch_database(url, template) as database:
-        pool = await asyncpg.create_pool(database, min_size=1, max_size=size)
+        pool = await asyncpg.create_pool(
+            database, min_size=1, max_size=size, server_settings={"search_path": SEARCH_PATH}
+        )
         try:
             yield pool
         finally:

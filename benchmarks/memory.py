@@ -138,7 +138,7 @@ async def run_pipeline(args: list[str], database: str, log: Path) -> ProcessRun:
 async def _count_tasks(database: str) -> int:
     conn = await asyncpg.connect(database)
     try:
-        return await conn.fetchval("SELECT count(*) FROM tasks")
+        return await conn.fetchval("SELECT count(*) FROM pipeline.tasks")
     finally:
         await conn.close()
 

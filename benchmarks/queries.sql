@@ -17,7 +17,8 @@ ON CONFLICT (vendor, account, api, task_id) DO UPDATE SET
 
 -- name: create_copy_target
 -- The ceiling: the columns of tasks with no key, index or constraint to maintain.
-CREATE TABLE copy_target (LIKE tasks INCLUDING DEFAULTS);
+-- Qualified: the pipeline's search path puts pg_catalog first, so nothing is created unqualified.
+CREATE TABLE pipeline.copy_target (LIKE pipeline.tasks INCLUDING DEFAULTS);
 
 -- name: count_history
 SELECT count(*) FROM task_history;

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.errors import ConfigError, DatabaseError
+from pipeline.errors import ConfigError, DatabaseError, SchemaOutOfDate
 from pipeline.runtime import tune_collector
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -136,6 +136,9 @@ async def run_cli(argv: Sequence[str] | None = None) -> int:
         return await commands.run(args)
     except ConfigError as exc:
         print(f"pipeline: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SchemaOutOfDate as exc:
+        print(f"pipeline: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseError as exc:
         print(f"pipeline: database error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
@@ -16,9 +16,18 @@ from typing import Any
 import asyncpg
 import structlog
 
-from pipeline.config import Settings, load_settings, resolve_config_path
+from pipeline.config import (
+    DATABASE_URL_ENV,
+    DatabaseConfig,
+    DatabaseSettings,
+    Settings,
+    load_database_config,
+    load_settings,
+    resolve_config_path,
+)
 from pipeline.db.connect import create_pool, database_url
 from pipeline.db.migrate import migrate
+from pipeline.db.schema import check_schema
 from pipeline.errors import ConfigError
 from pipeline.logs import configure_logging
 from pipeline.metrics import write_metrics
@@ -44,34 +53,38 @@ async def run(args: argparse.Namespace) -> int:
     return await handler(args)
 
 
-def setup_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+def setup_logging(args: argparse.Namespace, secrets: Sequence[str]) -> None:
     fmt = getattr(args, "log_format", None)
     json = None if fmt is None else fmt == "json"
-    configure_logging(json=json, secrets=settings.secret_values() if settings else ())
+    configure_logging(json=json, secrets=secrets)
 
 
-def settings_from(args: argparse.Namespace, *, required: bool) -> Settings | None:
-    """The validated config; None when it is optional, not named, and absent."""
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The whole validated config, credentials included (sync, backfill)."""
+    return load_settings(resolve_config_path(args.config))
+
+
+def database_config_from(args: argparse.Namespace) -> DatabaseConfig:
+    """The database and the accounts' names (migrate, status: no vendor secret needed); from
+    the environment alone when no config file is named and none is found."""
     path = resolve_config_path(args.config)
-    if (
-        not required
-        and not path.exists()
-        and args.config is None
-        and "PIPELINE_CONFIG" not in os.environ
-    ):
-        return None
-    return load_settings(path)
+    if path.exists() or args.config is not None or "PIPELINE_CONFIG" in os.environ:
+        return load_database_config(path)
+    return DatabaseConfig(database=DatabaseSettings(dsn=os.environ.get(DATABASE_URL_ENV) or None))
 
 
 @asynccontextmanager
-async def open_pool(settings: Settings | None, size: int = 10) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on the configured (or embedded) database, migrated to the latest schema."""
-    dsn = settings.database.dsn.get_secret_value() if settings and settings.database.dsn else None
-    async with database_url(dsn, os.environ) as url:
+async def open_pool(
+    database: DatabaseSettings, size: int = 10, *, upgrade: bool = False
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the configured database: migrated to this release's schema when `upgrade`
+    (migrate, demo), else checked to be at it (SchemaOutOfDate: exit 2; no DDL rights needed)."""
+    dsn = database.dsn.get_secret_value() if database.dsn else None
+    async with database_url(dsn, os.environ, embedded=database.embedded) as url:
         pool = await create_pool(url, size)
         try:
             async with pool.acquire() as conn:
-                await migrate(conn)
+                await (migrate(conn) if upgrade else check_schema(conn))
             yield pool
         finally:
             await pool.close()
@@ -86,9 +99,9 @@ def choose_progress(args: argparse.Namespace) -> Any:
 
 
 async def migrate_command(args: argparse.Namespace) -> int:
-    settings = settings_from(args, required=False)
-    setup_logging(args, settings)
-    async with open_pool(settings, size=2):
+    config = database_config_from(args)
+    setup_logging(args, config.database.secret_values())
+    async with open_pool(config.database, size=2, upgrade=True):
         pass
     print("pipeline: schema is up to date")
     return 0
@@ -125,9 +138,8 @@ async def _run(
     selection: Selection,
     arguments: dict[str, Any],
 ) -> int:
-    settings = settings_from(args, required=True)
-    assert settings is not None
-    setup_logging(args, settings)
+    settings = settings_from(args)
+    setup_logging(args, settings.secret_values())
     return await run_with_settings(settings, args, command, request, selection, arguments)
 
 
@@ -141,7 +153,7 @@ async def run_with_settings(
 ) -> int:
     """Run a sync or backfill with validated settings; SIGTERM stops it within seconds."""
     sources = len(selected(settings, selection))  # unknown names: exit 2 before any connection
-    async with open_pool(settings, size=pool_size(settings, sources)) as pool:
+    async with open_pool(settings.database, size=pool_size(settings, sources)) as pool:
         with choose_progress(args) as shown, stop_on_sigterm() as stop:
             report = await execute(
                 settings=settings,
@@ -198,10 +210,10 @@ def report_failures(report: RunReport) -> None:
 async def status_command(args: argparse.Namespace) -> int:
     from pipeline.status import show_status
 
-    settings = settings_from(args, required=False)
-    setup_logging(args, settings)
-    async with open_pool(settings, size=2) as pool:
-        return await show_status(pool, settings, as_json=args.json, now=datetime.now(UTC))
+    config = database_config_from(args)
+    setup_logging(args, config.database.secret_values())
+    async with open_pool(config.database, size=2) as pool:
+        return await show_status(pool, config, as_json=args.json, now=datetime.now(UTC))
 
 
 async def demo_command(args: argparse.Namespace) -> int:

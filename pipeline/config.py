@@ -39,9 +39,11 @@ class _Section(BaseModel):
 
 
 class DatabaseSettings(_Section):
-    """Where PostgreSQL is; no DSN means the embedded server under ./.pipeline/."""
+    """Where PostgreSQL is: `dsn`; without one, the embedded server under ./.pipeline/ only when
+    `embedded` says so (a command never falls back to it silently)."""
 
     dsn: SecretStr | None = None
+    embedded: bool = False
 
     @field_validator("dsn", mode="before")
     @classmethod
@@ -51,6 +53,11 @@ class DatabaseSettings(_Section):
     def password(self) -> str | None:
         """The password inside the DSN, if it has one."""
         return dsn_password(self.dsn.get_secret_value()) if self.dsn else None
+
+    def secret_values(self) -> list[str]:
+        """The DSN's password as written and decoded, for log redaction."""
+        password = self.password()
+        return [password, unquote(password)] if password else []
 
 
 class HttpSettings(_Section):
@@ -158,10 +165,7 @@ class Settings(_Section):
         """Every credential of every account and the database password, for log redaction."""
         values = [value for account in self.accounts for value in account.secret_values()]
         values += [self.redaction.key.get_secret_value()] if self.redaction.key else []
-        password = self.database.password()
-        if password:
-            values += [password, unquote(password)]
-        return list(dict.fromkeys(values))
+        return list(dict.fromkeys(values + self.database.secret_values()))
 
     def account(self, name: str) -> AccountBase:
         """The account called `name`; ConfigError if there is none."""
@@ -170,6 +174,31 @@ class Settings(_Section):
                 return account
         known = ", ".join(account.name for account in self.accounts)
         raise ConfigError(f"unknown account {name!r}; configured accounts: {known}")
+
+
+class AccountName(BaseModel):
+    """An account as `migrate` and `status` see it: name, vendor and APIs, no credentials."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Annotated[str, Field(min_length=1)]
+    vendor: str
+    apis: list[str] | None = None
+
+    @field_validator("vendor")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in VENDORS:
+            known = ", ".join(sorted(VENDORS))
+            raise ValueError(f"unknown vendor {value!r}; known vendors: {known}")
+        return value
+
+
+class DatabaseConfig(_Section):
+    """What `migrate` and `status` read of config.yaml, so they run without any vendor secret."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    accounts: tuple[AccountName, ...] = ()
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -207,6 +236,35 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     return Settings(accounts=tuple(accounts), **sections)
 
 
+def load_database_config(path: Path, environ: Mapping[str, str] | None = None) -> DatabaseConfig:
+    """The database section and each account's name, vendor and APIs of the file at `path`;
+    nothing else is expanded or checked, so no credential need be set."""
+    environ = os.environ if environ is None else environ
+    raw = read_yaml(path)
+    items = raw.get("accounts")
+    picked = {
+        "database": raw.get("database", {}),
+        "accounts": [_named(item) for item in items] if isinstance(items, list) else [],
+    }
+    data, problems = _expanded(picked, environ)
+    _raise_if(path, problems)
+    database, problems = _validate(DatabaseSettings, data["database"], {}, "database")
+    accounts = []
+    for index, item in enumerate(data["accounts"]):
+        account, errors = _validate(AccountName, item, {})
+        problems += [f"{_account_label(index, item)}: {error}" for error in errors]
+        accounts += [account] if account else []
+    _raise_if(path, problems)
+    if environ.get(DATABASE_URL_ENV):
+        database = DatabaseSettings(dsn=environ[DATABASE_URL_ENV])
+    return DatabaseConfig(database=database, accounts=tuple(accounts))
+
+
+def _named(item: Any) -> Any:
+    names = AccountName.model_fields
+    return {k: v for k, v in item.items() if k in names} if isinstance(item, dict) else item
+
+
 def _key_from_environment(raw: dict[str, Any]) -> dict[str, Any]:
     """`raw` with `redaction.key` defaulting to `${PIPELINE_REDACTION_KEY:-}` (unset, the commands
     that need it say so)."""
@@ -216,7 +274,7 @@ def _key_from_environment(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "redaction": {**section, "key": f"${{{KEY_ENV}:-}}"}}
 
 
-def selected_apis(account: AccountBase) -> list[str]:
+def selected_apis(account: AccountBase | AccountName) -> list[str]:
     """The APIs to sync for `account`: its `apis`, else all of its vendor's."""
     return list(dict.fromkeys(account.apis or VENDORS[account.vendor].sources))
 

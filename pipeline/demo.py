@@ -11,7 +11,7 @@ import asyncpg
 from pydantic import SecretStr
 
 from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_failures
-from pipeline.config import RedactionSettings, RetrySettings, Settings
+from pipeline.config import DatabaseSettings, RedactionSettings, RetrySettings, Settings
 from pipeline.db.sqlfiles import query
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
@@ -94,13 +94,14 @@ async def run_demo(args: argparse.Namespace) -> int:
             accounts=demo_accounts([s.url for s in servers]),
             retry=DEMO_RETRY,
             redaction=DEMO_REDACTION,
+            database=DatabaseSettings(embedded=True),  # unless PIPELINE_DATABASE_URL is set
         )
         faulty = f", {args.faults:.0%} of their answers faulty" if args.faults else ""
         print(
             f"pipeline demo: Tencent, Volcengine and ZEGO sandboxes on loopback{faulty}; "
             f"backfilling {args.days} days at each API's documented rate"
         )
-        async with open_pool(settings) as pool:
+        async with open_pool(settings.database, upgrade=True) as pool:
             report = await _run(pool, settings, args, _backfill_request(now, args.days))
             report_failures(report)
             changed = change_some_tasks(twins, now)

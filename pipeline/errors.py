@@ -2,6 +2,7 @@
 
     PipelineError
     ├── ConfigError            bad config or usage: exit 2, before any request
+    ├── SchemaOutOfDate        the database is not at this release's migrations: exit 2
     ├── DatabaseError          the database could not be reached or migrated
     └── SourceError            anything that ends one source's work
         ├── TransportError     timeout, dropped connection, unreadable body   (retried)
@@ -36,6 +37,10 @@ class PipelineError(Exception):
 
 class ConfigError(PipelineError):
     """A mistake in the config file or the command line; the message names file, account and key."""
+
+
+class SchemaOutOfDate(PipelineError):
+    """The database's schema is not the one this release's migrations make: run `migrate`."""
 
 
 class DatabaseError(PipelineError):

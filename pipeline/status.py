@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from pipeline.config import Settings, selected_apis
+from pipeline.config import DatabaseConfig, Settings, selected_apis
 from pipeline.db import coverage
 from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
@@ -88,7 +88,9 @@ def _rules(key: SourceKey) -> WindowRules | None:
     return source.rules if source else None
 
 
-def _keys(rows: dict[SourceKey, Any], settings: Settings | None) -> list[SourceKey]:
+def _keys(
+    rows: dict[SourceKey, Any], settings: Settings | DatabaseConfig | None
+) -> list[SourceKey]:
     keys = list(rows)
     for account in settings.accounts if settings else ():
         for api in selected_apis(account):
@@ -98,9 +100,10 @@ def _keys(rows: dict[SourceKey, Any], settings: Settings | None) -> list[SourceK
 
 
 async def collect(
-    pool: asyncpg.Pool, settings: Settings | None, now: datetime
+    pool: asyncpg.Pool, settings: Settings | DatabaseConfig | None, now: datetime
 ) -> list[SourceStatus]:
-    """The status of every source the database or the config knows of."""
+    """The status of every source the database or the config knows of (by account name: no
+    credential is needed)."""
     async with pool.acquire() as conn:
         found = await conn.fetch(query("status_sources"))
         rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
@@ -159,7 +162,7 @@ def _plain(value: Any) -> Any:
 
 
 async def show_status(
-    pool: asyncpg.Pool, settings: Settings | None, *, as_json: bool, now: datetime
+    pool: asyncpg.Pool, settings: Settings | DatabaseConfig | None, *, as_json: bool, now: datetime
 ) -> int:
     """Print the status; 1 while any source has a gap, data at risk or a failure, else 0."""
     sources = await collect(pool, settings, now)

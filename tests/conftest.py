@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from pipeline.config import HttpSettings, RedactionSettings, RetrySettings, Settings
+from pipeline.db.connect import create_pool
 from pipeline.redaction import KEY_ENV
 from pipeline.sandbox.twin import Twin
 from pipeline.vendors.base import AccountBase
@@ -52,8 +53,8 @@ def db_url(pg_server: str, pg_template: str) -> Iterator[str]:
 
 @pytest.fixture
 async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=8)
-    assert pool is not None
+    """A pool on the test's database, made as the pipeline makes its own."""
+    pool = await create_pool(db_url, 8)
     try:
         yield pool
     finally:

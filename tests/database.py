@@ -27,6 +27,13 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def as_role(url: str, role: str) -> str:
+    """`url` logging in as `role` (the test server trusts loopback connections)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1] if "@" in parts.netloc else parts.netloc
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+
+
 async def _reachable(url: str) -> bool:
     try:
         conn = await asyncpg.connect(url, timeout=3)
@@ -86,7 +93,15 @@ def template_database(admin_url: str) -> Iterator[str]:
 def cloned_database(admin_url: str, template: str) -> Iterator[str]:
     """A fresh copy of the template for one test; its URL."""
     name = f"pipeline_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    # The tests' own connections find the tables as an analyst's do (sql/roles.sql); the
+    # pipeline's connections set their own path whatever the database says.
+    asyncio.run(
+        _admin(
+            admin_url,
+            f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+            f'ALTER DATABASE "{name}" SET search_path = pipeline',
+        )
+    )
     try:
         yield with_database(admin_url, name)
     finally:

@@ -295,7 +295,7 @@ async def twin_url(clock: Clock) -> AsyncIterator[tuple[ZegoSandbox, str]]:
 
 async def empty(pool: asyncpg.Pool) -> None:
     tables = await pool.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'pipeline'"
         " AND tablename <> 'schema_migrations'"
     )
     await pool.execute(f"TRUNCATE {', '.join(t['tablename'] for t in tables)}")

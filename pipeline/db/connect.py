@@ -1,4 +1,5 @@
-"""Where the database is: PIPELINE_DATABASE_URL, else `database.dsn`, else an embedded server."""
+"""Where the database is: PIPELINE_DATABASE_URL, else `database.dsn`, else (only when the config
+asks for it) an embedded server; and the connections to it, each with the pipeline's search path."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from pipeline.errors import DatabaseError
+from pipeline.db.schema import SEARCH_PATH
+from pipeline.errors import ConfigError, DatabaseError
 
 log = structlog.get_logger(__name__)
 
 ENV_DSN = "PIPELINE_DATABASE_URL"
 EMBEDDED_HOME = Path(".pipeline")
+NO_DATABASE = (
+    f"no database: database.dsn is empty and {ENV_DSN} is not set; set one of them "
+    "(`database: {embedded: true}` starts a PostgreSQL under ./.pipeline/ instead, for trying "
+    "the pipeline out: its data lives only as long as that directory)"
+)
 
 
 def configured_dsn(config_dsn: str | None, environ: Mapping[str, str]) -> str | None:
@@ -45,20 +52,31 @@ async def embedded_postgres(home: Path = EMBEDDED_HOME) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def database_url(config_dsn: str | None, environ: Mapping[str, str]) -> AsyncIterator[str]:
-    """The DSN to use for this command, starting the embedded server when none is configured."""
+async def database_url(
+    config_dsn: str | None, environ: Mapping[str, str], *, embedded: bool
+) -> AsyncIterator[str]:
+    """The DSN to use for this command; without one, the embedded server if `embedded` allows
+    it, else a ConfigError naming the key and the variable."""
     dsn = configured_dsn(config_dsn, environ)
     if dsn:
         yield dsn
         return
+    if not embedded:
+        raise ConfigError(NO_DATABASE)
     async with embedded_postgres() as url:
         yield url
 
 
 async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
-    """A connection pool, or a DatabaseError that never shows the password."""
+    """A connection pool whose every connection searches SEARCH_PATH (whatever the DSN, the role
+    or the database set), or a DatabaseError that never shows the password."""
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=max(size, 2))
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=1,
+            max_size=max(size, 2),
+            server_settings={"search_path": SEARCH_PATH},
+        )
     except (OSError, asyncpg.PostgresError, ValueError) as exc:
         raise DatabaseError(f"cannot connect to the database: {_scrub(str(exc), dsn)}") from None
     assert pool is not None

@@ -26,7 +26,7 @@ async def migrate(
     credentials (a ConfigError says so when it is missing)."""
     await conn.execute(query("lock_migrations"))
     try:
-        await conn.execute(query("create_migrations_table"))
+        await prepare_ledger(conn)
         applied = {
             r["version"]: r["checksum"] for r in await conn.fetch(query("applied_migrations"))
         }
@@ -46,6 +46,7 @@ async def migrate(
 
                 await scrub_stored_records(conn, redaction_key)
             async with conn.transaction():
+                await conn.execute(query("set_migration_path"))
                 await conn.execute(migration.sql)
                 await conn.execute(query("record_migration"), migration.version, migration.checksum)
             log.info("migrate.applied", version=migration.version)
@@ -53,3 +54,18 @@ async def migrate(
         return done
     finally:
         await conn.execute(query("unlock_migrations"))
+
+
+async def prepare_ledger(conn: asyncpg.Connection) -> None:
+    """The pipeline's schema and its ledger, adopting the one a release before 005 kept in
+    `public`."""
+    state = await conn.fetchrow(query("ledger_state"))
+    if state["has_ledger"]:
+        return  # no DDL, so a role without any may run `migrate` on an up-to-date database
+    async with conn.transaction():
+        if not state["has_schema"]:
+            await conn.execute(query("create_schema"))
+        if state["has_public_ledger"]:
+            await conn.execute(query("adopt_public_ledger"))
+        else:
+            await conn.execute(query("create_migrations_table"))
