@@ -20,6 +20,7 @@ from pipeline.config import (
     DATABASE_URL_ENV,
     DatabaseConfig,
     DatabaseSettings,
+    RedactionSettings,
     Settings,
     load_database_config,
     load_settings,
@@ -34,6 +35,7 @@ from pipeline.metrics import write_metrics
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
 from pipeline.progress import BarProgress, LogProgress, SilentProgress
+from pipeline.redaction import KEY_ENV
 from pipeline.runner import RunReport, Selection, execute, selected
 
 log = structlog.get_logger(__name__)
@@ -70,21 +72,31 @@ def database_config_from(args: argparse.Namespace) -> DatabaseConfig:
     path = resolve_config_path(args.config)
     if path.exists() or args.config is not None or "PIPELINE_CONFIG" in os.environ:
         return load_database_config(path)
-    return DatabaseConfig(database=DatabaseSettings(dsn=os.environ.get(DATABASE_URL_ENV) or None))
+    database = DatabaseSettings(dsn=os.environ.get(DATABASE_URL_ENV) or None)
+    redaction = RedactionSettings(key=os.environ.get(KEY_ENV) or None)
+    return DatabaseConfig(database=database, redaction=redaction)
 
 
 @asynccontextmanager
 async def open_pool(
-    database: DatabaseSettings, size: int = 10, *, upgrade: bool = False
+    database: DatabaseSettings,
+    size: int = 10,
+    *,
+    upgrade: bool = False,
+    redaction_key: bytes | None = None,
 ) -> AsyncIterator[asyncpg.Pool]:
     """A pool on the configured database: migrated to this release's schema when `upgrade`
-    (migrate, demo), else checked to be at it (SchemaOutOfDate: exit 2; no DDL rights needed)."""
+    (migrate, demo; `redaction_key` for the scrub of stored records), else checked to be at it
+    (SchemaOutOfDate: exit 2; no DDL rights needed)."""
     dsn = database.dsn.get_secret_value() if database.dsn else None
     async with database_url(dsn, os.environ, embedded=database.embedded) as url:
         pool = await create_pool(url, size)
         try:
             async with pool.acquire() as conn:
-                await (migrate(conn) if upgrade else check_schema(conn))
+                if upgrade:
+                    await migrate(conn, redaction_key=redaction_key)
+                else:
+                    await check_schema(conn)
             yield pool
         finally:
             await pool.close()
@@ -100,8 +112,10 @@ def choose_progress(args: argparse.Namespace) -> Any:
 
 async def migrate_command(args: argparse.Namespace) -> int:
     config = database_config_from(args)
-    setup_logging(args, config.database.secret_values())
-    async with open_pool(config.database, size=2, upgrade=True):
+    setup_logging(args, config.secret_values())
+    key = config.redaction.key
+    redaction_key = key.get_secret_value().encode() if key else None
+    async with open_pool(config.database, size=2, upgrade=True, redaction_key=redaction_key):
         pass
     print("pipeline: schema is up to date")
     return 0

@@ -199,6 +199,13 @@ class DatabaseConfig(_Section):
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     accounts: tuple[AccountName, ...] = ()
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    """For `migrate`'s scrub of stored records; nothing else reads it."""
+
+    def secret_values(self) -> list[str]:
+        """The database password and the redaction key, for log redaction."""
+        key = self.redaction.key
+        return self.database.secret_values() + ([key.get_secret_value()] if key else [])
 
 
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -240,15 +247,18 @@ def load_database_config(path: Path, environ: Mapping[str, str] | None = None) -
     """The database section and each account's name, vendor and APIs of the file at `path`;
     nothing else is expanded or checked, so no credential need be set."""
     environ = os.environ if environ is None else environ
-    raw = read_yaml(path)
+    raw = _key_from_environment(read_yaml(path))
     items = raw.get("accounts")
     picked = {
         "database": raw.get("database", {}),
         "accounts": [_named(item) for item in items] if isinstance(items, list) else [],
+        "redaction": raw["redaction"],
     }
     data, problems = _expanded(picked, environ)
     _raise_if(path, problems)
     database, problems = _validate(DatabaseSettings, data["database"], {}, "database")
+    redaction, errors = _validate(RedactionSettings, data["redaction"], {}, "redaction")
+    problems += errors
     accounts = []
     for index, item in enumerate(data["accounts"]):
         account, errors = _validate(AccountName, item, {})
@@ -257,7 +267,7 @@ def load_database_config(path: Path, environ: Mapping[str, str] | None = None) -
     _raise_if(path, problems)
     if environ.get(DATABASE_URL_ENV):
         database = DatabaseSettings(dsn=environ[DATABASE_URL_ENV])
-    return DatabaseConfig(database=database, accounts=tuple(accounts))
+    return DatabaseConfig(database=database, accounts=tuple(accounts), redaction=redaction)
 
 
 def _named(item: Any) -> Any:

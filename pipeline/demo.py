@@ -101,7 +101,8 @@ async def run_demo(args: argparse.Namespace) -> int:
             f"pipeline demo: Tencent, Volcengine and ZEGO sandboxes on loopback{faulty}; "
             f"backfilling {args.days} days at each API's documented rate"
         )
-        async with open_pool(settings.database, upgrade=True) as pool:
+        key = settings.redaction.required_key()
+        async with open_pool(settings.database, upgrade=True, redaction_key=key) as pool:
             report = await _run(pool, settings, args, _backfill_request(now, args.days))
             report_failures(report)
             changed = change_some_tasks(twins, now)

@@ -23,6 +23,7 @@ from pipeline.errors import (
     LockHeldTooLong,
     PartialListing,
     SourceError,
+    VendorError,
     WindowCut,
     WindowDeadline,
 )
@@ -282,11 +283,20 @@ class SourceRunner:
     def _fail(self, result: SourceResult, exc: BaseException) -> None:
         result.outcome = "failed"
         result.error_code = getattr(exc, "code", None) or type(exc).__name__
-        result.error_message = str(getattr(exc, "message", None) or exc)
+        result.error_message = _message(exc)
         if isinstance(exc, SourceError):
             log.error("source.failed", error_code=result.error_code, error=result.error_message)
         else:
             log.error("source.crashed", error_code=result.error_code, exc_info=exc)
+
+
+def _message(exc: BaseException) -> str:
+    """What went wrong, without the code a SourceError's text starts with (stored apart)."""
+    if isinstance(exc, VendorError):
+        return exc.message
+    if isinstance(exc, SourceError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
 
 
 def _normalize(

@@ -9,9 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def tencent_config(
-    tmp_path: Path, url: str, secret_id: str, rate: float, extra: str = ""
-) -> Path:
+def tencent_config(tmp_path: Path, url: str, secret_id: str, rate: float, extra: str = "") -> Path:
     """A config of one Tencent account on the sandbox at `url`; `extra` adds YAML lines."""
     path = tmp_path / "config.yaml"
     path.write_text(

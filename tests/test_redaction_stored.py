@@ -280,3 +280,21 @@ async def test_the_scrub_without_a_key_stops_naming_it_and_changes_nothing(
         with pytest.raises(ConfigError, match="PIPELINE_REDACTION_KEY"):
             await migrate(conn)
     assert await stored_text(pool) == stored
+
+
+async def test_pipeline_migrate_scrubs_with_the_key_from_the_environment(
+    pool: asyncpg.Pool,
+    relay: TencentSandbox,
+    clock: Clock,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await store_as_before(pool, relay, clock.now)
+    await pool.execute("DELETE FROM schema_migrations WHERE version = $1", DATA_STEP)
+    secrets = secrets_in(await stored_text(pool))
+    monkeypatch.setenv("PIPELINE_DATABASE_URL", db_url)
+    monkeypatch.delenv("PIPELINE_CONFIG", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no config.yaml here: the environment alone
+    assert await run_cli(["migrate"]) == 0
+    stored = await stored_text(pool)
+    assert secrets and [s for s in secrets if s in stored] == []

@@ -130,7 +130,6 @@ class ZegoSandbox(Twin):
         data["TotalCount"] += self.inflated_total
         return data
 
-
     def _end_due(self, now_ms: int) -> None:
         for task in self.tasks.values():
             if task.get("EndsAt", now_ms + 1) <= now_ms and task["Status"] in UNENDED:
