@@ -22,7 +22,7 @@ from pipeline.errors import ConfigError
 from pipeline.model import Task
 from pipeline.plans import SyncRequest
 from pipeline.redaction import PREFIX, AccountRedaction
-from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
+from pipeline.vendors.tencent.fakedata_pull import OPERATORS, generate_pull_tasks
 from pipeline.vendors.tencent.pull_tasks import PullStreamTasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from pipeline.vendors.tencent.sandbox_pull_tasks import LIST_FIELDS
@@ -130,6 +130,13 @@ async def test_no_credential_reaches_any_table_or_log(
     assert PREFIX in stored
     rejected = await pool.fetchval("SELECT count(*) FROM rejected_records")
     assert rejected >= 1  # the malformed task, rejected with its payload, redacted
+
+
+async def test_no_operator_name_reaches_the_tasks(
+    pool: asyncpg.Pool, rotated: tuple[str, set[str], list[dict[str, Any]]]
+) -> None:
+    raws = [r["raw"] for r in await pool.fetch("SELECT raw::text AS raw FROM tasks")]
+    assert raws and not [name for name in OPERATORS for raw in raws if f'"{name}"' in raw]
 
 
 async def test_a_rotation_is_one_history_row_of_two_digests(

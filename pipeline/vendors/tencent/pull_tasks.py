@@ -31,7 +31,8 @@ SCANS = 4
 # dictionary attack on the domain's push key (txSecret = MD5(key + stream + txTime)). The URLs
 # (SourceUrls, CallbackUrl, BackupSourceUrl, BackupToUrl, RecentPullInfo.FileUrl, …) are scanned
 # as every string is: their users, passwords and credential parameters are replaced.
-REDACT = Redaction(fields=("PushArgs",))
+# CreateBy and UpdateBy name the company's operators: personal data analysts need not read.
+REDACT = Redaction(fields=("PushArgs", "CreateBy", "UpdateBy"))
 
 
 class PullStreamTask(BaseModel):
