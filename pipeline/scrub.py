@@ -103,6 +103,17 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _task_row(scrubber: _Scrubber, row: asyncpg.Record, table: str) -> list[str | None] | None:
+    """A task row's raw (as text) and derived columns, redacted; None when nothing changes."""
+    redactor = scrubber.redactor(row["vendor"], row["api"])
+    raw = json.loads(row["raw"])
+    new_raw, (columns, moved) = redactor.record(raw), _columns(redactor, row)
+    if not (moved or _differs(new_raw, raw)):
+        return None
+    scrubber.needs_key(table)
+    return [_text(new_raw), *columns]
+
+
 def _columns(redactor: Redactor, row: asyncpg.Record) -> tuple[list[str | None], bool]:
     """The text columns taken from raw, redacted, and whether any changed."""
     stored = [row[name] for name in DERIVED]
@@ -115,12 +126,8 @@ async def _tasks(conn: asyncpg.Connection, scrubber: _Scrubber, last: Any) -> tu
     rows = await conn.fetch(query("scrub_tasks_batch"), *key, BATCH, _marks())
     updates = []
     for row in rows:
-        redactor = scrubber.redactor(row["vendor"], row["api"])
-        raw = json.loads(row["raw"])
-        new_raw, (columns, moved) = redactor.record(raw), _columns(redactor, row)
-        if moved or _differs(new_raw, raw):
-            scrubber.needs_key("tasks")
-            updates.append((*tuple(row)[:4], _text(new_raw), *columns))
+        if (redacted := _task_row(scrubber, row, "tasks")) is not None:
+            updates.append((*tuple(row)[:4], *redacted))
     if updates:
         await conn.execute(query("scrub_tasks_update"), *map(list, zip(*updates, strict=True)))
     end = tuple(rows[-1])[:4] if rows else key
@@ -181,12 +188,8 @@ async def _deferred(
     rows = await conn.fetch(query("scrub_deferred_batch"), last or (0, 0), BATCH, _marks())
     updates = []
     for row in rows:
-        redactor = scrubber.redactor(row["vendor"], row["api"])
-        raw = json.loads(row["raw"])
-        new_raw, (columns, moved) = redactor.record(raw), _columns(redactor, row)
-        if moved or _differs(new_raw, raw):
-            scrubber.needs_key("deferred_reads")
-            updates.append((row["ctid"], _text(new_raw), *columns))
+        if (redacted := _task_row(scrubber, row, "deferred_reads")) is not None:
+            updates.append((row["ctid"], *redacted))
     if updates:
         await conn.execute(query("scrub_deferred_update"), *map(list, zip(*updates, strict=True)))
     return len(rows), len(updates), rows[-1]["ctid"] if rows else last
