@@ -108,7 +108,7 @@ class SourceRunner:
                 self._fail(result, _first_error(exc))
             finally:
                 result.ended_at = utc_now(self._clock)
-                result.requests, result.retries = job.call.stats.requests, job.call.stats.retries
+                result.take_stats(job.call.stats)
                 self._progress.finished(job.key, result.outcome)
                 log.info("source.finished", **result.as_dict())
                 await self._save(result)

@@ -31,6 +31,11 @@ PER_SOURCE = (
     ),
     ("requests", "Requests sent to the vendor in the last run", lambda r: r.requests),
     ("retries", "Requests retried in the last run", lambda r: r.retries),
+    (
+        "hedged_requests",
+        "Reads sent again in the last run because the first answer was late (in requests too)",
+        lambda r: r.hedges,
+    ),
     ("duration_seconds", "Seconds the source took in the last run", lambda r: _seconds(r)),
     (
         "succeeded",
@@ -53,6 +58,7 @@ def write_metrics(path: Path, command: str, report: RunReport, finished_at: floa
         gauge = Gauge(f"pipeline_{command}_{name}", help_text, LABELS, registry=registry)
         for result in report.sources:
             gauge.labels(*_labels(result)).set(float(value(result)))
+    _write_paces(registry, command, report.sources)
     last_success = Gauge(
         f"pipeline_{command}_last_success_timestamp_seconds",
         "Unix time the source last succeeded (written only when it did)",
@@ -72,6 +78,26 @@ def write_metrics(path: Path, command: str, report: RunReport, finished_at: floa
     ).set(float(report.outcome == "succeeded"))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)
+
+
+def _write_paces(registry: CollectorRegistry, command: str, sources: list[SourceResult]) -> None:
+    """The pace each adaptive source ended at, and the lowest it fell to, requests per second."""
+    paced = [r for r in sources if r.pace is not None and r.lowest_pace is not None]
+    now = Gauge(
+        f"pipeline_{command}_source_pace",
+        "Requests per second the source was paced at when the last run ended",
+        LABELS,
+        registry=registry,
+    )
+    lowest = Gauge(
+        f"pipeline_{command}_source_pace_lowest",
+        "The lowest pace of the source in the last run (lowered by rate-limit answers)",
+        LABELS,
+        registry=registry,
+    )
+    for result in paced:
+        now.labels(*_labels(result)).set(result.pace)
+        lowest.labels(*_labels(result)).set(result.lowest_pace)
 
 
 def _labels(result: SourceResult) -> tuple[str, str, str]:

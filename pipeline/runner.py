@@ -189,6 +189,7 @@ async def _record_end(pool: asyncpg.Pool, report: RunReport, clock: Callable[[],
         "tasks_deleted",
         "requests",
         "retries",
+        "hedges",
     ):
         totals[key] = sum(r.as_dict()[key] for r in report.sources)
     failed = [r for r in report.sources if r.outcome == "failed"]

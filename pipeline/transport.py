@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import structlog
 from aiolimiter import AsyncLimiter
 
+from pipeline.adaptive import AdaptivePace, PaceRules
 from pipeline.bodies import ACCEPT_ENCODING, BodyCaps, read_body
-from pipeline.errors import Redirected, TransportError
+from pipeline.errors import RateLimited, Redirected, TransportError
+from pipeline.hedging import HedgeRules, Latencies, first_good
 from pipeline.retry import RetryPolicy, call_with_retries
-from pipeline.source import HttpResponse, Record, VendorClient
+from pipeline.source import HttpRequest, HttpResponse, Record, VendorClient
 from pipeline.urls import host_of, scrub
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
 class CallStats:
-    """Requests sent and retries made by one source."""
+    """Requests sent and retries made by one source, and the pace it was sent at."""
 
     requests: int = 0
     retries: int = 0
+    hedges: int = 0
+    """Requests sent again because the first was late (counted in `requests` too)."""
+    pace: float | None = None
+    """The source's current pace, requests per second (None: a limiter that cannot adapt)."""
+    lowest_pace: float | None = None
 
 
 PACING_BURST = 2
@@ -52,6 +64,9 @@ class Transport:
         helper_limiters: Mapping[str, AsyncLimiter] | None = None,
         max_body_bytes: int = 50_000_000,
         max_decoded_bytes: int = 200_000_000,
+        pace_rules: PaceRules | None = None,
+        hedge_rules: HedgeRules | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self._client = client
@@ -62,23 +77,81 @@ class Transport:
         self._clock = clock
         self._caps = BodyCaps(received=max_body_bytes, decoded=max_decoded_bytes)
         self.stats = CallStats()
+        self._pace_rules = pace_rules
+        self._monotonic = monotonic
+        self._paces: dict[str, AdaptivePace | None] = {}
+        self._hedge_rules = hedge_rules
+        self._latencies: dict[str, Latencies] = {}
 
     async def __call__(self, params: Mapping[str, Any], api: str | None = None) -> Record:
         action = api or self._api
         if action not in self._limiters:
             raise ValueError(f"{action} has no limiter: declare it in the vendor's helper_apis")
         return await call_with_retries(
-            lambda: self._attempt(action, params), self._policy, on_retry=self._count_retry
+            lambda: self._attempt(action, params),
+            self._policy,
+            on_retry=lambda exc: self._retried(action, exc),
         )
 
-    def _count_retry(self, _: BaseException) -> None:
+    def _retried(self, api: str, exc: BaseException) -> None:
         self.stats.retries += 1
+        pace = self._pace(api)
+        if pace is not None and isinstance(exc, RateLimited):
+            pace.refused()
+            self._note_pace(api, pace)
+
+    def _pace(self, api: str) -> AdaptivePace | None:
+        """The controller of `api`'s pacer (None for a limiter whose rate cannot change)."""
+        if api not in self._paces:
+            limiter = self._limiters[api]
+            pace = None
+            if hasattr(limiter, "set_rate"):
+                pace = AdaptivePace(limiter, self._monotonic, self._pace_rules, api)
+                self._note_pace(api, pace)
+            self._paces[api] = pace
+        return self._paces[api]
+
+    def _latency(self, api: str) -> Latencies:
+        return self._latencies.setdefault(api, Latencies(self._hedge_rules))
+
+    def _note_pace(self, api: str, pace: AdaptivePace) -> None:
+        if api == self._api:
+            self.stats.pace, self.stats.lowest_pace = pace.rate, pace.lowest
 
     async def _attempt(self, api: str, params: Mapping[str, Any]) -> Record:
+        """One attempt: the request, and its hedge if the answer is late (the first good wins)."""
+        request = await self._signed(api, params)
+        original = asyncio.ensure_future(self._exchange(api, request))
+        delay = self._latency(api).hedge_after()
+        limit = self._timeout.total or math.inf
+        try:
+            if delay >= limit or not await _late(original, delay):
+                return await original
+            self.stats.hedges += 1
+            log.info("request.hedged", after_seconds=round(delay, 3))
+            hedge = asyncio.ensure_future(self._hedge(api, params))
+            return await first_good([original, hedge], within=limit - delay)
+        except TimeoutError:
+            raise _timed_out(api, request.url, limit) from None
+        finally:
+            original.cancel()
+
+    async def _hedge(self, api: str, params: Mapping[str, Any]) -> Record:
+        return await self._exchange(api, await self._signed(api, params))
+
+    async def _signed(self, api: str, params: Mapping[str, Any]) -> HttpRequest:
+        pace = self._pace(api)
+        if pace is not None:
+            pace.tick()
+            self._note_pace(api, pace)
         async with self._limiters[api]:
             # Signed after the wait, so the timestamp is fresh when the request leaves.
             request = self._client.build(api, params, self._clock())
         self.stats.requests += 1
+        return request
+
+    async def _exchange(self, api: str, request: HttpRequest) -> Record:
+        sent = asyncio.get_running_loop().time()
         try:
             async with self._session.request(
                 request.method,
@@ -97,13 +170,21 @@ class Transport:
                 answer = HttpResponse(response.status, dict(response.headers), body)
         # `from None`: an aiohttp error's text may be the signed URL, and tracebacks print it.
         except TimeoutError:
-            limit = self._timeout.total
-            raise TransportError(
-                f"{api} to {host_of(request.url)} timed out after {limit}s"
-            ) from None
+            raise _timed_out(api, request.url, self._timeout.total) from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
             raise _connection_failed(api, request.url, exc) from None
+        self._latency(api).add(asyncio.get_running_loop().time() - sent)
         return self._client.parse(api, answer)
+
+
+async def _late(request: asyncio.Future[Record], delay: float) -> bool:
+    """Whether `request` is still unanswered after `delay` seconds."""
+    done, _ = await asyncio.wait({request}, timeout=delay)
+    return not done
+
+
+def _timed_out(api: str, url: str, limit: float | None) -> TransportError:
+    return TransportError(f"{api} to {host_of(url)} timed out after {limit}s")
 
 
 def _redirected(api: str, url: str, status: int, headers: Mapping[str, str]) -> Redirected:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +13,9 @@ import asyncpg
 from pipeline.db.loader import LoadCounts, SourceKey
 from pipeline.db.sqlfiles import query
 from pipeline.urls import scrub
+
+if TYPE_CHECKING:
+    from pipeline.transport import CallStats
 
 
 @dataclass(slots=True)
@@ -28,9 +31,19 @@ class SourceResult:
     counts: LoadCounts = field(default_factory=LoadCounts)
     requests: int = 0
     retries: int = 0
+    hedges: int = 0
+    """Requests sent again because the first was late (counted in `requests` too)."""
+    pace: float | None = None
+    """The pace at the end, requests per second (None: not adaptive)."""
+    lowest_pace: float | None = None
     notes: list[str] = field(default_factory=list)
     error_code: str | None = None
     error_message: str | None = None
+
+    def take_stats(self, stats: CallStats) -> None:
+        """Copy what the source's transport counted."""
+        self.requests, self.retries, self.hedges = stats.requests, stats.retries, stats.hedges
+        self.pace, self.lowest_pace = stats.pace, stats.lowest_pace
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +60,9 @@ class SourceResult:
             "tasks_deleted": self.counts.deleted,
             "requests": self.requests,
             "retries": self.retries,
+            "hedges": self.hedges,
+            "pace": self.pace,
+            "lowest_pace": self.lowest_pace,
             "error_code": self.error_code,
             "error_message": self.error_message,
             "notes": self.notes,

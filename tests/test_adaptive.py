@@ -1,0 +1,202 @@
+"""The adaptive pace: refusals lower it, quiet raises it, and a shared budget loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from uuid import uuid4
+
+import aiohttp
+import asyncpg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
+
+from pipeline.adaptive import AdaptivePace, PaceRules
+from pipeline.db.loader import SourceKey
+from pipeline.db.runs import SourceResult
+from pipeline.jobs import Job, SourceRunner
+from pipeline.metrics import write_metrics
+from pipeline.progress import SilentProgress
+from pipeline.retry import RetryPolicy
+from pipeline.runner import RunReport
+from pipeline.sandbox.rivals import OtherClient
+from pipeline.transport import CallStats, Transport
+from pipeline.vendors.tencent.client import TencentClient
+from pipeline.vendors.tencent.fakedata import generate_record_tasks
+from pipeline.vendors.tencent.record_tasks import RecordTasks
+from pipeline.vendors.tencent.sandbox import TencentSandbox
+from tests.conftest import SECRET_ID, SECRET_KEY, Clock, tencent_account
+from tests.runs import backfill_all, reachable, stored_ids
+
+
+class FakePacer:
+    """A `Pacer` that spaces requests evenly, a little under its rate (none of the strict
+    limiter's arithmetic: what is under test here is who sets the rate)."""
+
+    def __init__(self, ceiling: float) -> None:
+        self.ceiling = ceiling
+        self.rate = ceiling
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = min(max(rate, 1e-9), self.ceiling)
+
+    async def __aenter__(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(self._next - loop.time(), 0.0))
+            self._next = loop.time() + 1.05 / self.rate
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+@pytest.fixture
+def pace(clock: Clock) -> AdaptivePace:
+    return AdaptivePace(FakePacer(20.0), clock, PaceRules(), "DescribeRecordTask")
+
+
+def test_a_refusal_lowers_the_pace_once_per_burst(pace: AdaptivePace, clock: Clock) -> None:
+    pace.refused()
+    assert pace.rate == pytest.approx(14.0)
+    clock.now += 0.5
+    pace.refused()  # the same burst: requests already in flight
+    assert pace.rate == pytest.approx(14.0)
+    clock.now += 1
+    pace.refused()
+    assert pace.rate == pytest.approx(9.8)
+    assert pace.lowest == pytest.approx(9.8)
+
+
+def test_refusals_stop_at_the_floor(pace: AdaptivePace, clock: Clock) -> None:
+    for _ in range(30):
+        clock.now += 1
+        pace.refused()
+    assert pace.rate == pace.floor == pytest.approx(1.0)  # 5% of 20/s is under 1/s
+    big = AdaptivePace(FakePacer(100.0), clock)
+    for _ in range(30):
+        clock.now += 1
+        big.refused()
+    assert big.rate == pytest.approx(5.0)
+
+
+def test_quiet_periods_raise_the_pace_step_by_step_up_to_the_ceiling(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    pace.refused()  # 14/s
+    clock.now += 4
+    pace.tick()
+    assert pace.rate == pytest.approx(14.0)
+    clock.now += 1
+    pace.tick()
+    assert pace.rate == pytest.approx(15.0)  # + 5% of the ceiling
+    clock.now += 10  # two quiet periods without a request: both count
+    pace.tick()
+    assert pace.rate == pytest.approx(17.0)
+    clock.now += 100
+    pace.tick()
+    assert pace.rate == 20.0
+
+
+def test_a_refusal_restarts_the_quiet_period(pace: AdaptivePace, clock: Clock) -> None:
+    pace.refused()
+    clock.now += 4
+    pace.refused()  # within a second of the cut? no: 4 s later, a second cut
+    assert pace.rate == pytest.approx(9.8)
+    clock.now += 4
+    pace.tick()
+    assert pace.rate == pytest.approx(9.8)  # only 4 s quiet
+    clock.now += 1
+    pace.tick()
+    assert pace.rate == pytest.approx(10.8)
+
+
+def test_each_change_is_logged_with_its_reason(pace: AdaptivePace, clock: Clock) -> None:
+    with capture_logs() as logs:
+        pace.refused()
+        clock.now += 5
+        pace.tick()
+        pace.tick()  # no change, no line
+    changes = [(e["reason"], e["rate"]) for e in logs if e["event"] == "pace.changed"]
+    assert changes == [("rate_limited", 14.0), ("quiet", 15.0)]
+    assert logs[0]["action"] == "DescribeRecordTask"
+    assert logs[0]["ceiling"] == 20.0
+
+
+CEILING = 100.0
+# The default rules scaled down a hundredfold in time, so the test takes seconds.
+FAST_RULES = PaceRules(hold=0.3, quiet=0.2, step=0.1)
+
+
+async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
+    pool: asyncpg.Pool, frozen_now: int
+) -> None:
+    sandbox = TencentSandbox(
+        credentials={SECRET_ID: SECRET_KEY},
+        clock=lambda: frozen_now,
+        rate_limits={"DescribeRecordTask": CEILING},
+        page_size=20,
+    )
+    sandbox.add_record_tasks(generate_record_tasks(frozen_now, per_day=30, seed=5))
+    source = RecordTasks()
+    async with sandbox.serve() as server, aiohttp.ClientSession() as session:
+        account = tencent_account(server.url, rate=CEILING)
+        transport = Transport(
+            session=session,
+            client=TencentClient(account),
+            api=source.api,
+            limiter=FakePacer(CEILING),
+            policy=RetryPolicy(attempts=50, initial_wait=0.001, max_wait=0.005),
+            timeout=5,
+            clock=lambda: frozen_now,
+            pace_rules=FAST_RULES,
+        )
+        job = Job(SourceKey("tencent", account.name, source.api), source, transport)
+        runner = SourceRunner(
+            pool=pool, run_id=None, clock=lambda: frozen_now, concurrency=4,
+            progress=SilentProgress(),
+        )  # fmt: skip
+        budget = (SECRET_ID, account.region)  # Tencent's scope: API, sub-account, region
+        with capture_logs() as logs:
+            async with OtherClient(sandbox, source.api, budget, share=0.3):
+                shared = await runner.run(job, backfill_all(frozen_now))
+            lowest = transport.stats.lowest_pace
+            refused_while_shared = sandbox.requests.outcomes()["RequestLimitExceeded"]
+            alone = await runner.run(job, backfill_all(frozen_now))
+    assert (shared.outcome, alone.outcome) == ("succeeded", "succeeded")
+    assert await stored_ids(pool) == reachable(sandbox, frozen_now)
+    assert refused_while_shared > 0
+    assert lowest is not None and lowest <= 0.7 * CEILING + 1e-9
+    changes = [e for e in logs if e["event"] == "pace.changed"]
+    assert {e["reason"] for e in changes} == {"rate_limited", "quiet"}
+    # Alone on the budget again, the pace climbs back to the ceiling and stays there.
+    assert transport.stats.pace == CEILING
+    assert shared.lowest_pace == lowest and alone.pace == CEILING
+
+
+def test_the_metrics_file_holds_each_sources_pace_and_hedges(tmp_path: Path) -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    adaptive = SourceResult(SourceKey("tencent", "main", "DescribeRecordTask"), started)
+    adaptive.take_stats(CallStats(requests=50, hedges=3, pace=18.0, lowest_pace=9.8))
+    fixed = SourceResult(SourceKey("zego", "main", "DescribeTasks"), started)
+    path = tmp_path / "pipeline.prom"
+    write_metrics(path, "sync", RunReport(uuid4(), "succeeded", [adaptive, fixed]), 0.0)
+    samples = {
+        (s.name, s.labels.get("api")): s.value
+        for family in text_string_to_metric_families(path.read_text())
+        for s in family.samples
+    }
+    api = "DescribeRecordTask"
+    assert samples[("pipeline_sync_hedged_requests", api)] == 3
+    assert samples[("pipeline_sync_source_pace", api)] == 18.0
+    assert samples[("pipeline_sync_source_pace_lowest", api)] == 9.8
+    assert ("pipeline_sync_source_pace", "DescribeTasks") not in samples  # not adaptive
