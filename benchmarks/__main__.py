@@ -21,6 +21,7 @@ from benchmarks.database import admin_url
 from benchmarks.extraction import ExtractionConfig
 from benchmarks.loader_data import LoaderConfig
 from benchmarks.memory import MemoryConfig
+from benchmarks.pressure import QUICK_PRESSURE, PressureConfig, render_pressure
 from benchmarks.report import render, write_json
 from benchmarks.suite import QUICK_EXTRACTION, QUICK_LOADER, QUICK_MEMORY, Options, run_suite
 from pipeline.runtime import tune_collector
@@ -39,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parts.add_argument("--incremental", action="store_true", help="no-change sync after it")
     parts.add_argument("--memory", action="store_true", help="peak RSS of `pipeline backfill`")
     parts.add_argument("--loader", action="store_true", help="loader vs executemany vs COPY")
+    parts.add_argument(
+        "--pressure",
+        action="store_true",
+        help="shared quota and stalls (only when named; about a minute)",
+    )
     sizes = parser.add_argument_group("sizes")
     sizes.add_argument("--quick", action="store_true", help="tiny sizes, to check the runner")
     sizes.add_argument("--api", action="append", choices=APIS, help="extraction: only this API")
@@ -65,7 +71,8 @@ def _loaders(args: argparse.Namespace) -> tuple[LoaderConfig, ...]:
 
 def options_from(args: argparse.Namespace) -> Options:
     """The parts to run and their sizes, from the command line."""
-    wanted = {part for part in PARTS if getattr(args, part)} or set(PARTS)
+    named = {part for part in PARTS if getattr(args, part)}
+    wanted = named or (set() if args.pressure else set(PARTS))
     extraction = replace(
         QUICK_EXTRACTION if args.quick else ExtractionConfig(),
         rate="rate" in wanted,
@@ -81,6 +88,7 @@ def options_from(args: argparse.Namespace) -> Options:
         loader=_loaders(args) if "loader" in wanted else (),
         extraction=extraction if wanted & {"rate", "ceiling", "incremental"} else None,
         memory=memory if "memory" in wanted else None,
+        pressure=(QUICK_PRESSURE if args.quick else PressureConfig()) if args.pressure else None,
     )
 
 
@@ -100,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     result = asyncio.run(run_suite(options_from(args)))
     print(render(result))
+    if result.get("pressure"):
+        print(render_pressure(result["pressure"]))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     paths = [RESULTS / f"{stamp}.json", *([args.json] if args.json else [])]
     for path in write_json(result, paths):

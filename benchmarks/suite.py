@@ -19,6 +19,7 @@ from benchmarks.loader import run_loader_benchmark
 from benchmarks.loader_data import LoaderConfig
 from benchmarks.memory import API as MEMORY_API
 from benchmarks.memory import RAISED_RATE, MemoryConfig, group, run_memory
+from benchmarks.pressure import PressureConfig, run_pressure
 from benchmarks.report import machine
 from benchmarks.sandbox_process import FleetSpec, remote_fleet
 
@@ -31,6 +32,7 @@ class Options:
     loader: tuple[LoaderConfig, ...] = (LoaderConfig(), LoaderConfig(rows=1_000_000))
     extraction: ExtractionConfig | None = field(default_factory=ExtractionConfig)
     memory: MemoryConfig | None = field(default_factory=MemoryConfig)
+    pressure: PressureConfig | None = None
 
 
 QUICK_LOADER = (LoaderConfig(rows=2_000, window_rows=500),)
@@ -86,6 +88,8 @@ async def run_suite(options: Options) -> dict[str, Any]:
     async with migrated_template(url) as template:
         if options.extraction is not None or options.memory is not None:
             result |= await _sandbox_parts(url, template, options, int(time.time()))
+        if options.pressure is not None:
+            result["pressure"] = await run_pressure(url, template, options.pressure)
         for config in options.loader:
             loaded = await run_loader_benchmark(url, template, config)
             result["loader"].append(loaded.as_dict())
