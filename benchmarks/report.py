@@ -75,6 +75,10 @@ def render(result: dict[str, Any]) -> str:
     if extraction:
         if extraction["rate"]:
             lines += [*tables.rate_lines(extraction["rate"], extraction["tasks"]), ""]
+        if extraction.get("configured"):
+            configured = extraction["configured"]
+            title = tables.CONFIGURED_TITLE
+            lines += [*tables.rate_lines(configured, extraction["tasks"], title), ""]
         if extraction["ceiling"]:
             raised = extraction["config"]["raised_rate"]
             lines += [*tables.ceiling_lines(extraction["ceiling"], raised), ""]

@@ -25,25 +25,34 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
 
 
-def rate_lines(runs: list[dict[str, Any]], tasks: dict[str, int]) -> list[str]:
+RATE_TITLE = "Rate efficiency: a backfill of each API at its documented limit"
+CONFIGURED_TITLE = (
+    "Rate efficiency at a configured limit below the documented (the twin told of it)"
+)
+
+
+def rate_lines(
+    runs: list[dict[str, Any]], tasks: dict[str, int], title: str = RATE_TITLE
+) -> list[str]:
     lines = [
-        "Rate efficiency: a backfill of each API at its documented limit (goal: ratio >= 0.97, "
-        "none limited)",
+        f"{title} (goal: ratio >= 0.97, peak <= limit, none limited)",
         f"  {'API':<28}{'limit':>6}{'tasks':>9}{'requests':>9}{'wall s':>8}{'req/s':>7}"
-        f"{'ratio':>7}{'span r/s':>9}{'ratio':>7}{'limited':>8}{'retries':>8}{'lead s':>7}"
-        f"{'tail s':>7}  outcome",
+        f"{'ratio':>7}{'span r/s':>9}{'ratio':>7}{'peak':>6}{'limited':>8}{'retries':>8}"
+        f"{'lead s':>7}{'tail s':>7}  outcome",
     ]
     for r in runs:
         lines.append(
             f"  {r['api']:<28}{r['target_rate']:>6g}{tasks[r['api']]:>9,}{r['requests']:>9,}"
             f"{r['wall_seconds']:>8.2f}{r['requests_per_second']:>7.2f}{r['rate_ratio']:>7.3f}"
-            f"{r['span_rate']:>9.2f}{r['span_ratio']:>7.3f}{r['rate_limited']:>8}"
+            f"{r['span_rate']:>9.2f}{r['span_ratio']:>7.3f}{_count(r.get('peak_per_second')):>6}"
+            f"{r['rate_limited']:>8}"
             f"{r['retries']:>8}{r['lead_seconds']:>7.2f}{r['tail_seconds']:>7.2f}  "
             f"{r['outcome']}{' ' + r['error'] if r['error'] else ''}"
         )
     lines.append(
-        "  ratio: requests over the run's wall time; span: between its first and last request"
+        "  ratio: requests over the run's wall time; span: between its first and last request;"
     )
+    lines.append("  peak: the most requests the twin received in any sliding second")
     return lines
 
 

@@ -12,7 +12,6 @@ from uuid import UUID, uuid4
 import aiohttp
 import asyncpg
 import structlog
-from aiolimiter import AsyncLimiter
 
 from pipeline.config import Settings, rate_for, selected_apis
 from pipeline.db import runs
@@ -20,11 +19,12 @@ from pipeline.db.loader import SourceKey
 from pipeline.db.runs import SourceResult
 from pipeline.errors import ConfigError
 from pipeline.jobs import Job, SourceRunner, utc_now
+from pipeline.pacing import Pacer, StrictPacer
 from pipeline.plans import BackfillRequest, Request
 from pipeline.progress import Progress
 from pipeline.redaction import Redactor
 from pipeline.retry import RetryPolicy
-from pipeline.transport import Transport, paced_limiter
+from pipeline.transport import Transport
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase
 
@@ -152,20 +152,20 @@ async def _run_sources(
     connector = aiohttp.TCPConnector(ssl=tls_context(settings), limit=0)
     async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
         jobs = []
-        helpers: dict[str, dict[str, AsyncLimiter]] = {}
+        helpers: dict[str, dict[str, Pacer]] = {}
         key = settings.redaction.required_key()
         for account, api in pairs:
             vendor = VENDORS[account.vendor]
             # One limiter per account and helper API, shared by every source that calls it.
             shared = helpers.setdefault(
                 account.name,
-                {h: paced_limiter(rate_for(account, h)) for h in vendor.helper_apis},
+                {h: StrictPacer(rate_for(account, h)) for h in vendor.helper_apis},
             )
             call = Transport(
                 session=session,
                 client=vendor.make_client(account),
                 api=api,
-                limiter=paced_limiter(rate_for(account, api)),
+                limiter=StrictPacer(rate_for(account, api)),
                 helper_limiters=shared,
                 policy=policy,
                 timeout=settings.http.timeout_seconds,

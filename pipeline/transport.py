@@ -11,12 +11,12 @@ from typing import Any
 
 import aiohttp
 import structlog
-from aiolimiter import AsyncLimiter
 
 from pipeline.adaptive import AdaptivePace, PaceRules
 from pipeline.bodies import ACCEPT_ENCODING, BodyCaps, read_body
 from pipeline.errors import RateLimited, Redirected, TransportError
 from pipeline.hedging import HedgeRules, Latencies, first_good
+from pipeline.pacing import Pacer
 from pipeline.retry import RetryPolicy, call_with_retries
 from pipeline.source import HttpRequest, HttpResponse, Record, VendorClient
 from pipeline.urls import host_of, scrub
@@ -37,17 +37,6 @@ class CallStats:
     lowest_pace: float | None = None
 
 
-PACING_BURST = 2
-
-
-def paced_limiter(rate: float) -> AsyncLimiter:
-    """A limiter that spaces requests evenly at `rate` per second, with a burst of two at most."""
-    # AsyncLimiter(rate, 1) would let `rate` requests out at once; a vendor counting on
-    # arrival can see that burst plus the next second's requests inside one window. A bucket
-    # of one loses every late wake-up for good; a bucket of two lets the next request catch up.
-    return AsyncLimiter(PACING_BURST, PACING_BURST / rate)
-
-
 class Transport:
     """The `Caller` of one account and API (and of the helper APIs its source may call)."""
 
@@ -57,11 +46,11 @@ class Transport:
         session: aiohttp.ClientSession,
         client: VendorClient,
         api: str,
-        limiter: AsyncLimiter,
+        limiter: Pacer,
         policy: RetryPolicy,
         timeout: float,
         clock: Callable[[], float],
-        helper_limiters: Mapping[str, AsyncLimiter] | None = None,
+        helper_limiters: Mapping[str, Pacer] | None = None,
         max_body_bytes: int = 50_000_000,
         max_decoded_bytes: int = 200_000_000,
         pace_rules: PaceRules | None = None,

@@ -62,6 +62,11 @@ async def test_the_runner_reports_sane_numbers_and_writes_parseable_json(
         assert run["records"] >= extraction["tasks"][run["api"]] > 0
         assert run["requests"] > 0 and run["cpu_seconds_per_1000_records"] > 0
     assert [r["api"] for r in extraction["rate"]] == list(TINY_EXTRACTION.apis)
+    [configured] = extraction["configured"]
+    assert (configured["target_rate"], configured["outcome"]) == (8, "succeeded")
+    assert configured["rate_limited"] == 0
+    for run in extraction["rate"] + extraction["configured"]:
+        assert 0 < run["peak_per_second"] <= run["target_rate"], run["api"]
     for item in extraction["incremental"]:
         # Tiny accounts: every window and list fits the fewest pages the rules allow.
         assert item["requests"] == item["minimum"]["requests"] > 0, item["api"]

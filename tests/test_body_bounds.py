@@ -16,10 +16,11 @@ from aiohttp import web
 from pipeline.bodies import BodyCaps, BoundedBody
 from pipeline.config import ReadSettings, Settings
 from pipeline.errors import ResponseTooLarge, TransportError, UnknownEncoding
+from pipeline.pacing import StrictPacer
 from pipeline.retry import RetryPolicy, should_retry
 from pipeline.sandbox.faults import FaultKind, FaultPlan, transport_fault
 from pipeline.sandbox.server import SandboxServer
-from pipeline.transport import Transport, paced_limiter
+from pipeline.transport import Transport
 from pipeline.vendors.tencent.client import TencentClient
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import fast_settings, tencent_account
@@ -127,7 +128,7 @@ async def test_the_transport_asks_for_gzip_and_inflates_it_whatever_the_session_
             session=session,  # a session that would inflate answers itself, unbounded
             client=TencentClient(tencent_account(server.url)),
             api=API,
-            limiter=paced_limiter(1000),
+            limiter=StrictPacer(1000),
             policy=RetryPolicy(attempts=1),
             timeout=5,
             clock=lambda: 0,

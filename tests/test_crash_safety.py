@@ -26,7 +26,8 @@ BACKFILL = ["backfill", "--since", "2000-01-01"]
 @pytest.fixture
 def sandbox() -> TencentSandbox:
     """Tasks well inside the 90-day reach, on the real clock (the child process uses it)."""
-    twin = TencentSandbox(credentials={SECRET_ID: SECRET_KEY}, page_size=50)
+    # Told of the rate the configs below set: it counts every sliding second, as strictly.
+    twin = TencentSandbox(credentials={SECRET_ID: SECRET_KEY}, page_size=50, rate_limits={API: 25})
     twin.add_record_tasks(generate_record_tasks(int(time.time()), days_back=80, per_day=25, seed=8))
     return twin
 

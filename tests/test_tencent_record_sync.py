@@ -10,10 +10,11 @@ import asyncpg
 
 from pipeline.db.loader import SourceKey
 from pipeline.jobs import Job, SourceRunner
+from pipeline.pacing import StrictPacer
 from pipeline.plans import SyncRequest
 from pipeline.progress import SilentProgress
 from pipeline.retry import RetryPolicy
-from pipeline.transport import Transport, paced_limiter
+from pipeline.transport import Transport
 from pipeline.vendors.tencent.client import TencentClient
 from pipeline.vendors.tencent.record_tasks import RULES, RecordTasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
@@ -93,7 +94,7 @@ async def test_windows_without_overlap_would_lose_the_straddling_tasks(
             session=session,
             client=TencentClient(account),
             api=naive.api,
-            limiter=paced_limiter(1000),
+            limiter=StrictPacer(1000),
             policy=RetryPolicy(),
             timeout=5,
             clock=lambda: frozen_now,

@@ -20,12 +20,13 @@ from pipeline.config import HttpSettings, Settings, load_settings
 from pipeline.db import runs
 from pipeline.db.loader import SourceKey
 from pipeline.errors import ConfigError, TransportError
+from pipeline.pacing import StrictPacer
 from pipeline.plans import SyncRequest
 from pipeline.retry import RetryPolicy
 from pipeline.runner import tls_context
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.sandbox.server import SandboxServer
-from pipeline.transport import Transport, paced_limiter
+from pipeline.transport import Transport
 from pipeline.urls import scrub
 from pipeline.vendors.zego.client import ZegoClient
 from pipeline.vendors.zego.sandbox import ZegoSandbox
@@ -94,7 +95,7 @@ def transport(session: aiohttp.ClientSession, endpoint: str, attempts: int = 3) 
         session=session,
         client=ZegoClient(account),
         api=API,
-        limiter=paced_limiter(FAST_RATE),
+        limiter=StrictPacer(FAST_RATE),
         policy=RetryPolicy(attempts=attempts, initial_wait=0, max_wait=0),
         timeout=5,
         clock=lambda: 1_700_000_000,

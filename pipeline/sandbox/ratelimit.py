@@ -1,21 +1,21 @@
-"""A per-key token bucket, the way a vendor gateway counts requests per second."""
+"""A per-key sliding-second counter, the way a strict vendor gateway counts requests."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
 
-
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
+WINDOW_SECONDS = 1.0
 
 
 class RateLimiter:
-    """Token buckets per (action, key): one second's worth of burst, refilled at the rate."""
+    """Admits at most `rate` requests per (action, key) in any sliding second.
+
+    A request is refused when `rate` requests were admitted in the second before it; refused
+    requests are not counted. A rate below one admits one request per 1/rate seconds.
+    """
 
     def __init__(
         self,
@@ -27,30 +27,28 @@ class RateLimiter:
         self._rates = dict(rates or {})
         self._default = default
         self._clock = clock
-        self._buckets: dict[tuple[str, Hashable], _Bucket] = {}
+        self._admitted: dict[tuple[str, Hashable], deque[float]] = {}
 
     def rate(self, action: str) -> float:
         """Requests per second allowed for `action` (infinite when unlimited)."""
         return self._rates.get(action, self._default)
 
     def set_rate(self, action: str, rate: float) -> None:
-        """Change the rate of `action`; benchmarks raise it far above the documented value."""
+        """Change the rate of `action`: a configured override, or far above it for benchmarks."""
         self._rates[action] = rate
 
     def allow(self, action: str, key: Hashable = "") -> bool:
-        """Take one token from the bucket of (`action`, `key`); False when it is empty."""
+        """Admit one request to (`action`, `key`) now; False when its second is full."""
         rate = self.rate(action)
         if math.isinf(rate):
             return True
-        capacity = max(rate, 1.0)
+        count = max(1, math.floor(rate))
+        span = WINDOW_SECONDS * max(1.0, 1.0 / rate)
         now = self._clock()
-        bucket = self._buckets.get((action, key))
-        if bucket is None:
-            bucket = self._buckets[(action, key)] = _Bucket(capacity, now)
-        elapsed = max(now - bucket.updated, 0.0)
-        bucket.tokens = min(capacity, bucket.tokens + elapsed * rate)
-        bucket.updated = now
-        if bucket.tokens < 1.0:
+        admitted = self._admitted.setdefault((action, key), deque())
+        while admitted and now - admitted[0] >= span:
+            admitted.popleft()
+        if len(admitted) >= count:
             return False
-        bucket.tokens -= 1.0
+        admitted.append(now)
         return True
