@@ -31,6 +31,9 @@ from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import SECRET_ID, SECRET_KEY, Clock, tencent_account
 from tests.runs import backfill_all, reachable, stored_ids
 
+# Explicit, so these tests pin the controller's arithmetic whatever the tuned defaults are.
+RULES = PaceRules(decrease=0.7, hold=1.0, quiet=5.0, step=0.05)
+
 
 class FakePacer:
     """A `Pacer` that spaces requests evenly, a little under its rate (none of the strict
@@ -62,7 +65,8 @@ class FakePacer:
 
 @pytest.fixture
 def pace(clock: Clock) -> AdaptivePace:
-    return AdaptivePace(FakePacer(20.0), clock, PaceRules(), "DescribeRecordTask")
+    """A controller with the rules the numbers below are worked out for."""
+    return AdaptivePace(FakePacer(20.0), clock, RULES, "DescribeRecordTask")
 
 
 def test_a_refusal_lowers_the_pace_once_per_burst(pace: AdaptivePace, clock: Clock) -> None:
@@ -82,7 +86,7 @@ def test_refusals_stop_at_the_floor(pace: AdaptivePace, clock: Clock) -> None:
         clock.now += 1
         pace.refused()
     assert pace.rate == pace.floor == pytest.approx(1.0)  # 5% of 20/s is under 1/s
-    big = AdaptivePace(FakePacer(100.0), clock)
+    big = AdaptivePace(FakePacer(100.0), clock, RULES)
     for _ in range(30):
         clock.now += 1
         big.refused()
@@ -134,7 +138,7 @@ def test_each_change_is_logged_with_its_reason(pace: AdaptivePace, clock: Clock)
 
 CEILING = 100.0
 # The default rules scaled down a hundredfold in time, so the test takes seconds.
-FAST_RULES = PaceRules(hold=0.3, quiet=0.2, step=0.1)
+FAST_RULES = PaceRules(decrease=0.7, hold=0.3, quiet=0.2, step=0.1)
 
 
 async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
