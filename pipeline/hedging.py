@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -34,6 +34,8 @@ class HedgeRules:
     """Never sooner: a hedge costs a request of the budget."""
     cold_delay: float = 5.0
     """The wait while too few answers are known (no latency yet says what "late" is)."""
+    spares: int = 2
+    """Hedges per read at most, the second one delay after the first: a hedge can be held too."""
 
 
 class Latencies:
@@ -56,28 +58,45 @@ class Latencies:
         return max(rules.min_delay, rules.factor * high)
 
 
-async def first_good(tasks: Iterable[asyncio.Future[T]], within: float) -> T:
+async def first_good(
+    tasks: Iterable[asyncio.Future[T]],
+    within: float,
+    spare: Callable[[], Awaitable[T]] | None = None,
+    *,
+    every: float = math.inf,
+    spares: int = 0,
+) -> T:
     """The first of `tasks` to succeed, within `within` seconds; the others are cancelled.
 
-    When every task fails, the first failure is raised; when time runs out first, TimeoutError.
+    With `spare`, while no answer has come, one more is started at once and then every `every`
+    seconds, `spares` at most: a hedge that is itself held does not hold the read. When every
+    task fails, the first failure is raised; when time runs out first, TimeoutError.
     """
+    loop = asyncio.get_running_loop()
     order = list(tasks)
     pending = set(order)
     failure: BaseException | None = None
-    deadline = asyncio.get_running_loop().time() + within
+    start = loop.time()
+    deadline, sent = start + within, 0
     try:
         while pending:
-            left = deadline - asyncio.get_running_loop().time()
+            next_spare = start + every * sent if spare is not None and sent < spares else math.inf
+            if loop.time() >= next_spare:
+                sent += 1
+                order.append(asyncio.ensure_future(spare()))  # type: ignore[misc]
+                pending.add(order[-1])
+                continue
+            wake = min(next_spare, deadline)
             done, pending = await asyncio.wait(
-                pending, timeout=max(left, 0.0), return_when=asyncio.FIRST_COMPLETED
+                pending, timeout=max(wake - loop.time(), 0.0), return_when=asyncio.FIRST_COMPLETED
             )
-            if not done:
-                break
             for task in sorted(done, key=order.index):
                 exc = task.exception()
                 if exc is None:
                     return task.result()
                 failure = failure or exc
+            if loop.time() >= deadline:
+                break
     finally:
         for task in pending:
             task.cancel()

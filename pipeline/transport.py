@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -116,16 +117,19 @@ class Transport:
         try:
             if delay >= limit or not await _late(original, delay):
                 return await original
-            self.stats.hedges += 1
-            log.info("request.hedged", after_seconds=round(delay, 3))
-            hedge = asyncio.ensure_future(self._hedge(api, params))
-            return await first_good([original, hedge], within=limit - delay)
+            spares = (self._hedge_rules or HedgeRules()).spares
+            hedge = partial(self._hedge, api, params, delay)
+            return await first_good(
+                [original], within=limit - delay, spare=hedge, every=delay, spares=spares
+            )
         except TimeoutError:
             raise _timed_out(api, request.url, limit) from None
         finally:
             original.cancel()
 
-    async def _hedge(self, api: str, params: Mapping[str, Any]) -> Record:
+    async def _hedge(self, api: str, params: Mapping[str, Any], late: float) -> Record:
+        self.stats.hedges += 1
+        log.info("request.hedged", after_seconds=round(late, 3), hedges=self.stats.hedges)
         return await self._exchange(api, await self._signed(api, params))
 
     async def _signed(self, api: str, params: Mapping[str, Any]) -> HttpRequest:

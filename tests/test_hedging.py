@@ -63,6 +63,31 @@ async def test_the_pair_ends_within_its_bound() -> None:
     assert stalled.cancelled()
 
 
+async def test_a_hedge_that_is_held_too_is_followed_by_another() -> None:
+    answers = iter([("held", 10), ("second spare", 0.01)])
+    stalled = asyncio.ensure_future(_answer("never", 10))
+
+    def spare() -> asyncio.Future[str]:
+        return asyncio.ensure_future(_answer(*next(answers)))
+
+    got = await first_good([stalled], within=5, spare=spare, every=0.05, spares=2)
+    assert got == "second spare"
+    assert stalled.cancelled()
+
+
+async def test_no_more_spares_than_allowed_are_sent() -> None:
+    sent: list[int] = []
+
+    def spare() -> asyncio.Future[str]:
+        sent.append(1)
+        return asyncio.ensure_future(_answer("held", 10))
+
+    stalled = asyncio.ensure_future(_answer("never", 10))
+    with pytest.raises(TimeoutError):
+        await first_good([stalled], within=0.3, spare=spare, every=0.05, spares=2)
+    assert len(sent) == 2
+
+
 STALL_SECONDS = 20.0
 # Far enough apart that a hedge, sent about a second after its stall (40 requests at 40/s),
 # never draws the next stall itself.
