@@ -69,7 +69,7 @@ class Transport:
         self.stats = CallStats()
         self._pace_rules = pace_rules
         self._monotonic = monotonic
-        self._paces: dict[str, AdaptivePace | None] = {}
+        self._paces: dict[str, AdaptivePace] = {}
         self._hedge_rules = hedge_rules
         self._latencies: dict[str, Latencies] = {}
 
@@ -86,18 +86,15 @@ class Transport:
     def _retried(self, api: str, exc: BaseException) -> None:
         self.stats.retries += 1
         pace = self._pace(api)
-        if pace is not None and isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited):
             pace.refused()
             self._note_pace(api, pace)
 
-    def _pace(self, api: str) -> AdaptivePace | None:
-        """The controller of `api`'s pacer (None for a limiter whose rate cannot change)."""
+    def _pace(self, api: str) -> AdaptivePace:
+        """The controller of `api`'s pacer."""
         if api not in self._paces:
-            limiter = self._limiters[api]
-            pace = None
-            if hasattr(limiter, "set_rate"):
-                pace = AdaptivePace(limiter, self._monotonic, self._pace_rules, api)
-                self._note_pace(api, pace)
+            pace = AdaptivePace(self._limiters[api], self._monotonic, self._pace_rules, api)
+            self._note_pace(api, pace)
             self._paces[api] = pace
         return self._paces[api]
 
@@ -134,9 +131,8 @@ class Transport:
 
     async def _signed(self, api: str, params: Mapping[str, Any]) -> HttpRequest:
         pace = self._pace(api)
-        if pace is not None:
-            pace.tick()
-            self._note_pace(api, pace)
+        pace.tick()
+        self._note_pace(api, pace)
         async with self._limiters[api]:
             # Signed after the wait, so the timestamp is fresh when the request leaves.
             request = self._client.build(api, params, self._clock())
