@@ -131,11 +131,11 @@ class Transport:
 
     async def _signed(self, api: str, params: Mapping[str, Any]) -> HttpRequest:
         pace = self._pace(api)
-        pace.tick()
-        self._note_pace(api, pace)
         async with self._limiters[api]:
             # Signed after the wait, so the timestamp is fresh when the request leaves.
             request = self._client.build(api, params, self._clock())
+        pace.sent()
+        self._note_pace(api, pace)
         self.stats.requests += 1
         return request
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +33,7 @@ from tests.conftest import SECRET_ID, SECRET_KEY, Clock, tencent_account
 from tests.runs import backfill_all, reachable, stored_ids
 
 # Explicit, so these tests pin the controller's arithmetic whatever the tuned defaults are.
-RULES = PaceRules(decrease=0.7, hold=1.0, quiet=5.0, step=0.05)
+RULES = PaceRules(decrease=0.9, fit=1.0, deepest=0.5, hold=1.0, quiet=5.0, step=0.05)
 
 
 class FakePacer:
@@ -69,16 +70,74 @@ def pace(clock: Clock) -> AdaptivePace:
     return AdaptivePace(FakePacer(20.0), clock, RULES, "DescribeRecordTask")
 
 
-def test_a_refusal_lowers_the_pace_once_per_burst(pace: AdaptivePace, clock: Clock) -> None:
-    pace.refused()
+def sending(pace: AdaptivePace, clock: Clock, count: int, seconds: float = 1.0) -> None:
+    """`count` requests leave evenly over the next `seconds`."""
+    for _ in range(count):
+        clock.now += seconds / count
+        pace.sent()
+
+
+def refusals(pace: AdaptivePace, count: int) -> None:
+    for _ in range(count):
+        pace.refused()
+
+
+def test_a_refusal_cuts_the_pace_at_least_by_the_decrease(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20)
+    pace.refused()  # 19 of the last second's 20 admitted: the decrease cuts deeper
+    assert pace.rate == pytest.approx(18.0)
+
+
+def test_a_refusal_fits_the_pace_to_what_the_vendor_admitted_in_the_last_second(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20)
+    refusals(pace, 6)  # another client took 6 of the second's 20
     assert pace.rate == pytest.approx(14.0)
-    clock.now += 0.5
-    pace.refused()  # the same burst: requests already in flight
-    assert pace.rate == pytest.approx(14.0)
+    assert pace.lowest == pytest.approx(14.0)
+
+
+def test_the_fit_leaves_headroom_under_what_was_admitted(clock: Clock) -> None:
+    pace = AdaptivePace(FakePacer(20.0), clock, replace(RULES, fit=0.95))
+    sending(pace, clock, 20)
+    refusals(pace, 6)
+    assert pace.rate == pytest.approx(14.0 * 0.95)
+
+
+def test_only_what_was_admitted_in_the_last_second_counts(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20)
+    sending(pace, clock, 10, seconds=0.5)
+    clock.now += 0.001  # the first 10 are over a second old now
+    refusals(pace, 4)
+    assert pace.rate == pytest.approx(16.0)
+
+
+def test_refusals_within_the_hold_never_cut_by_the_decrease_again(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20)
+    pace.refused()  # 18/s
+    sending(pace, clock, 10, seconds=0.5)
+    pace.refused()  # the same burst: 18 of the last 20 admitted, no new cut
+    assert pace.rate == pytest.approx(18.0)
+    sending(pace, clock, 18, seconds=1.0)
+    pace.refused()  # a second later: a new signal
+    assert pace.rate == pytest.approx(16.2)
+
+
+def test_one_burst_never_cuts_below_the_deepest_share_of_its_pace(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20)
+    refusals(pace, 20)  # another client's burst took the whole second
+    assert pace.rate == pytest.approx(10.0)
     clock.now += 1
-    pace.refused()
-    assert pace.rate == pytest.approx(9.8)
-    assert pace.lowest == pytest.approx(9.8)
+    pace.refused()  # nothing admitted in a second: the next burst halves again
+    assert pace.rate == pytest.approx(5.0)
 
 
 def test_refusals_stop_at_the_floor(pace: AdaptivePace, clock: Clock) -> None:
@@ -96,18 +155,18 @@ def test_refusals_stop_at_the_floor(pace: AdaptivePace, clock: Clock) -> None:
 def test_quiet_periods_raise_the_pace_step_by_step_up_to_the_ceiling(
     pace: AdaptivePace, clock: Clock
 ) -> None:
-    pace.refused()  # 14/s
+    pace.refused()  # nothing admitted: 10/s
     clock.now += 4
-    pace.tick()
-    assert pace.rate == pytest.approx(14.0)
+    pace.sent()
+    assert pace.rate == pytest.approx(10.0)
     clock.now += 1
-    pace.tick()
-    assert pace.rate == pytest.approx(15.0)  # + 5% of the ceiling
+    pace.sent()
+    assert pace.rate == pytest.approx(11.0)  # + 5% of the ceiling
     clock.now += 10  # two quiet periods without a request: both count
-    pace.tick()
-    assert pace.rate == pytest.approx(17.0)
+    pace.sent()
+    assert pace.rate == pytest.approx(13.0)
     clock.now += 100
-    pace.tick()
+    pace.sent()
     assert pace.rate == 20.0
 
 
@@ -115,23 +174,23 @@ def test_a_refusal_restarts_the_quiet_period(pace: AdaptivePace, clock: Clock) -
     pace.refused()
     clock.now += 4
     pace.refused()  # within a second of the cut? no: 4 s later, a second cut
-    assert pace.rate == pytest.approx(9.8)
+    assert pace.rate == pytest.approx(5.0)
     clock.now += 4
-    pace.tick()
-    assert pace.rate == pytest.approx(9.8)  # only 4 s quiet
+    pace.sent()
+    assert pace.rate == pytest.approx(5.0)  # only 4 s quiet
     clock.now += 1
-    pace.tick()
-    assert pace.rate == pytest.approx(10.8)
+    pace.sent()
+    assert pace.rate == pytest.approx(6.0)
 
 
 def test_each_change_is_logged_with_its_reason(pace: AdaptivePace, clock: Clock) -> None:
     with capture_logs() as logs:
         pace.refused()
         clock.now += 5
-        pace.tick()
-        pace.tick()  # no change, no line
+        pace.sent()
+        pace.sent()  # no change, no line
     changes = [(e["reason"], e["rate"]) for e in logs if e["event"] == "pace.changed"]
-    assert changes == [("rate_limited", 14.0), ("quiet", 15.0)]
+    assert changes == [("rate_limited", 10.0), ("quiet", 11.0)]
     assert logs[0]["action"] == "DescribeRecordTask"
     assert logs[0]["ceiling"] == 20.0
 
@@ -141,8 +200,9 @@ CEILING = 100.0
 FAST_RULES = PaceRules(decrease=0.7, hold=0.3, quiet=0.2, step=0.1)
 
 
+@pytest.mark.parametrize("burst", [False, True], ids=["steady", "bursting"])
 async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
-    pool: asyncpg.Pool, frozen_now: int
+    pool: asyncpg.Pool, frozen_now: int, burst: bool
 ) -> None:
     sandbox = TencentSandbox(
         credentials={SECRET_ID: SECRET_KEY},
@@ -171,7 +231,7 @@ async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
         )  # fmt: skip
         budget = (SECRET_ID, account.region)  # Tencent's scope: API, sub-account, region
         with capture_logs() as logs:
-            async with OtherClient(sandbox, source.api, budget, share=0.3):
+            async with OtherClient(sandbox, source.api, budget, share=0.3, burst=burst):
                 shared = await runner.run(job, backfill_all(frozen_now))
             lowest = transport.stats.lowest_pace
             refused_while_shared = sandbox.requests.outcomes()["RequestLimitExceeded"]

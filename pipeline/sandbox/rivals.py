@@ -3,8 +3,8 @@
 Tencent counts a limit per API, region and sub-account, and whatever else the company runs on
 that sub-account spends the same budget. `OtherClient` stands for it: while running it takes one
 request's worth of the twin's rate limit for (`action`, `key`) evenly, `share` of the action's
-rate per second, exactly as a request of its own would (through `Twin.limiter.allow`). It starts
-busy: whatever the budget holds when it starts (a second's burst, say) it spends at once.
+rate per second, exactly as a request of its own would (through `Twin.limiter.allow`). With
+`burst`, it first spends at once whatever the budget holds (a batch job starting, say).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from pipeline.sandbox.twin import Twin
 class OtherClient:
     """Spends `share` of `action`'s budget at `twin` under `key` while it runs."""
 
-    def __init__(self, twin: Twin, action: str, key: Hashable, share: float) -> None:
+    def __init__(
+        self, twin: Twin, action: str, key: Hashable, share: float, *, burst: bool = False
+    ) -> None:
         self._twin = twin
+        self._burst = burst
         self._action = action
         self._key = key
         self._share = share
@@ -43,7 +46,7 @@ class OtherClient:
         rate = self._twin.limiter.rate(self._action)
         if math.isinf(rate):
             return  # an unlimited action has no budget to share
-        while self._twin.limiter.allow(self._action, self._key):
+        while self._burst and self._twin.limiter.allow(self._action, self._key):
             self.sent += 1
         interval = 1.0 / (self._share * rate)
         due = loop.time()
