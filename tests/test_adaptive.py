@@ -82,9 +82,7 @@ def refusals(pace: AdaptivePace, count: int) -> None:
         pace.refused()
 
 
-def test_a_refusal_cuts_the_pace_at_least_by_the_decrease(
-    pace: AdaptivePace, clock: Clock
-) -> None:
+def test_a_refusal_cuts_the_pace_at_least_by_the_decrease(pace: AdaptivePace, clock: Clock) -> None:
     sending(pace, clock, 20)
     pace.refused()  # 19 of the last second's 20 admitted: the decrease cuts deeper
     assert pace.rate == pytest.approx(18.0)
@@ -106,9 +104,7 @@ def test_the_fit_leaves_headroom_under_what_was_admitted(clock: Clock) -> None:
     assert pace.rate == pytest.approx(14.0 * 0.95)
 
 
-def test_only_what_was_admitted_in_the_last_second_counts(
-    pace: AdaptivePace, clock: Clock
-) -> None:
+def test_only_what_was_admitted_in_the_last_second_counts(pace: AdaptivePace, clock: Clock) -> None:
     sending(pace, clock, 20)
     sending(pace, clock, 10, seconds=0.5)
     clock.now += 0.001  # the first 10 are over a second old now
