@@ -80,7 +80,11 @@ async def first_good(
     deadline, sent = start + within, 0
     try:
         while pending:
-            next_spare = start + every * sent if spare is not None and sent < spares else math.inf
+            next_spare = (
+                start + (every * sent if sent else 0.0)
+                if spare is not None and sent < spares
+                else math.inf
+            )
             if loop.time() >= next_spare:
                 sent += 1
                 order.append(asyncio.ensure_future(spare()))  # type: ignore[misc]

@@ -104,8 +104,7 @@ class StrictPacer:
 
     def _wait(self, now: float) -> float:
         """Seconds until the next request may leave, from the recorded departures."""
-        if not self._departures:
-            return 0.0
+        # Never empty: the constructor records `count` departures, and set_rate keeps the last.
         earliest = self._departures[-1] + self._gap
         if len(self._departures) == self._count:
             earliest = max(earliest, self._departures[0] + self._span)

@@ -106,7 +106,7 @@ def plan_backfill(
     # Only the past can be out of reach; nothing exists beyond the horizon.
     too_old = [p for p in subtract([requested], [reach]) if p.start < reach.start]
     within = requested.clamp(reach)
-    wanted = subtract([within], done) if not within.empty else []
+    wanted = subtract([within], done)
     return Plan(plan_windows(rules, wanted, now), too_old, _overlap(within, done))
 
 

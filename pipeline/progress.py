@@ -92,7 +92,8 @@ class BarProgress:
 
     def __init__(self, stream: TextIO) -> None:
         self._bars = RichBars(
-            TextColumn("{task.description:<40}"),
+            # Not markup: "[failed]" and an account's name are shown as they are.
+            TextColumn("{task.description:<40}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn(

@@ -9,13 +9,15 @@ redirects (3xx: the same request gets the same answer).
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
 
 from pipeline.errors import ClockSkew, RateLimited, TransportError, VendorUnavailable
 
@@ -56,21 +58,36 @@ async def call_with_retries(
     attempt: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     on_retry: Callable[[BaseException], None] | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> T:
-    """Run `attempt` until it succeeds, fails for good, or the policy's bounds are reached."""
+    """Run `attempt` until it succeeds, fails for good, or the policy's bounds are reached.
+
+    The last failure is raised as itself, also at once when the wait before the next attempt
+    (a vendor's Retry-After, say) would end past `total_timeout`: no wait outlasts the bound.
+    `clock` and `sleep` are seams for tests (a fake clock that the waits advance); the run uses
+    the monotonic clock and asyncio.
+    """
     failures: list[BaseException] = []
+    started = clock()
+    upcoming = 0.0
+
+    def out_of_time(state: RetryCallState) -> bool:
+        return clock() - started >= policy.total_timeout
 
     def retry(state: RetryCallState) -> bool:
+        nonlocal upcoming
         exc = state.outcome.exception() if state.outcome else None
         if exc is None:
             return False
         decision = should_retry(exc, failures)
         failures.append(exc)
-        return decision
+        upcoming = backoff(policy, state.attempt_number, exc)
+        return decision and clock() - started + upcoming <= policy.total_timeout
 
     def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        return backoff(policy, state.attempt_number, exc)
+        return upcoming
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -85,10 +102,11 @@ async def call_with_retries(
             on_retry(exc)
 
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_timeout),
+        stop=stop_after_attempt(policy.attempts) | out_of_time,
         wait=wait,
         retry=retry,
         before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
     async for trial in retrying:

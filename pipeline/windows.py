@@ -39,6 +39,11 @@ class WindowRules:
     end_inside: bool = False
     """The vendor lists a task only when its end, too, lies inside the window."""
 
+    def __post_init__(self) -> None:
+        # Each window moves on by max_span - overlap: refused here, the planner could not end.
+        if self.max_span <= self.overlap:
+            raise ValueError(f"max_span {self.max_span} must exceed overlap {self.overlap}")
+
     def reach(self, now: datetime) -> Period:
         """The start times the vendor can still serve at `now`."""
         return Period(now - self.reach_back, now + self.horizon)
@@ -74,8 +79,8 @@ def plan_windows(rules: WindowRules, wanted: list[Period], now: datetime) -> lis
             end = min(start + rules.max_span, period.end + rules.overlap, reach.end)
             # Nothing ends after the horizon, so a query reaching it covers every start before it.
             covered_to = end if end >= reach.end else end - rules.overlap
-            if covered_to <= start:
-                raise ValueError(f"max_span {rules.max_span} must exceed overlap {rules.overlap}")
+            if covered_to <= start:  # valid rules always advance (WindowRules): fail, never loop
+                raise RuntimeError(f"window planning stalled at {start.isoformat()}")
             windows.append(Window(Period(start, end), Period(start, min(covered_to, period.end))))
             start = covered_to
     return windows

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -39,10 +38,3 @@ async def start(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-
-
-async def wait_until(condition: Callable[[], bool]) -> None:
-    """Poll `condition` on the event loop (the sandbox keeps serving meanwhile), 30 s at most."""
-    async with asyncio.timeout(30):
-        while not condition():  # noqa: ASYNC110 - the sandbox has no event to wait on
-            await asyncio.sleep(0.02)

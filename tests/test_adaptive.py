@@ -148,6 +148,34 @@ def test_refusals_stop_at_the_floor(pace: AdaptivePace, clock: Clock) -> None:
     assert big.rate == pytest.approx(5.0)
 
 
+def test_a_request_sent_exactly_a_second_ago_still_counts_as_admitted(
+    pace: AdaptivePace, clock: Clock
+) -> None:
+    sending(pace, clock, 20, seconds=0.0)  # twenty at one instant
+    clock.now += 1
+    pace.refused()  # those twenty are one second old: still in the vendor's second
+    assert pace.rate == pytest.approx(18.0)  # the decrease, not the deepest cut (10/s)
+
+
+def test_a_pace_under_one_request_a_second_keeps_falling_to_its_floor(clock: Clock) -> None:
+    rules = replace(RULES, floor=0.01, min_floor=0.1)  # a floor of 0.2/s for a 20/s ceiling
+    pace = AdaptivePace(FakePacer(20.0), clock, rules)
+    rates = []
+    for _ in range(8):
+        clock.now += 1
+        pace.refused()  # nothing admitted: each burst halves the pace
+        rates.append(pace.rate)
+    assert rates == pytest.approx([10, 5, 2.5, 1.25, 0.625, 0.3125, 0.2, 0.2])
+
+
+def test_a_ceiling_under_the_least_floor_is_its_own_floor(clock: Clock) -> None:
+    pace = AdaptivePace(FakePacer(0.5), clock, RULES)
+    assert pace.floor == 0.5
+    clock.now += 1
+    pace.refused()
+    assert pace.rate == 0.5
+
+
 def test_quiet_periods_raise_the_pace_step_by_step_up_to_the_ceiling(
     pace: AdaptivePace, clock: Clock
 ) -> None:
@@ -191,7 +219,17 @@ def test_each_change_is_logged_with_its_reason(pace: AdaptivePace, clock: Clock)
     assert logs[0]["ceiling"] == 20.0
 
 
-CEILING = 100.0
+def test_the_logged_pace_keeps_its_fraction(clock: Clock) -> None:
+    pace = AdaptivePace(FakePacer(20.0), clock, replace(RULES, fit=0.9))
+    sending(pace, clock, 20)
+    with capture_logs() as logs:
+        refusals(pace, 6)  # each refusal: 90% of what is still admitted, 19 down to 14
+    changes = [e["rate"] for e in logs if e["event"] == "pace.changed"]
+    assert changes == [17.1, 16.2, 15.3, 14.4, 13.5, 12.6]
+
+
+# Low enough that even a loaded machine sends faster than the half the other client leaves.
+CEILING = 20.0
 # The default rules scaled down a hundredfold in time, so the test takes seconds.
 FAST_RULES = PaceRules(decrease=0.7, hold=0.3, quiet=0.2, step=0.1)
 
@@ -204,7 +242,7 @@ async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
         credentials={SECRET_ID: SECRET_KEY},
         clock=lambda: frozen_now,
         rate_limits={"DescribeRecordTask": CEILING},
-        page_size=20,
+        page_size=100,
     )
     sandbox.add_record_tasks(generate_record_tasks(frozen_now, per_day=30, seed=5))
     source = RecordTasks()
@@ -227,7 +265,7 @@ async def test_another_client_on_the_budget_lowers_the_pace_and_nothing_is_lost(
         )  # fmt: skip
         budget = (SECRET_ID, account.region)  # Tencent's scope: API, sub-account, region
         with capture_logs() as logs:
-            async with OtherClient(sandbox, source.api, budget, share=0.3, burst=burst):
+            async with OtherClient(sandbox, source.api, budget, share=0.5, burst=burst):
                 shared = await runner.run(job, backfill_all(frozen_now))
             lowest = transport.stats.lowest_pace
             refused_while_shared = sandbox.requests.outcomes()["RequestLimitExceeded"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from bisect import bisect_left, bisect_right
 from itertools import pairwise
 
@@ -138,6 +139,19 @@ async def test_a_rate_below_one_spaces_requests_over_several_seconds() -> None:
     fake = FakeTime()
     times = await departures(pacer(0.5, fake), fake, 5)
     assert min(b - a for a, b in pairwise(times)) >= 2.0
+
+
+async def test_a_rate_below_one_sends_one_request_per_span_of_1_over_the_rate() -> None:
+    fake = FakeTime()
+    times = await departures(pacer(0.5, fake), fake, 5)
+    gaps = [b - a for a, b in pairwise(times)]
+    assert gaps == pytest.approx([2.0 * (1.0 + MARGIN_SECONDS)] * 4)
+
+
+@pytest.mark.parametrize("rate", [0, -1, math.inf, math.nan])
+def test_a_pacer_refuses_a_rate_that_is_not_finite_and_positive(rate: float) -> None:
+    with pytest.raises(ValueError, match="a pacer needs a finite positive rate"):
+        StrictPacer(rate)
 
 
 async def test_waiters_leave_in_the_order_they_came() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
@@ -81,17 +82,23 @@ async def test_a_task_deleted_during_the_scan_does_not_hide_another(
 ) -> None:
     front = max(relay.pull_tasks.values(), key=lambda t: (t["UpdateTime"], t["TaskId"]))["TaskId"]
     relay.on_request(API, 2, lambda sandbox: sandbox.delete_pull_task(front))
-    await run(pool, settings, SyncRequest(), clock.now)
-    assert set(listed(relay)) <= set(await stored_ids(pool))
+    report = await run(pool, settings, SyncRequest(), clock.now)
+    assert report.outcome == "succeeded"
+    assert front not in relay.pull_tasks  # deleted after the first page had listed it
+    assert await stored_ids(pool) == sorted([*listed(relay), front])
+    assert report.sources[0].counts.inserted == len(relay.pull_tasks) + 1
 
 
 async def test_a_task_the_vendor_deleted_stays_and_is_findable_as_deleted(
     pool: asyncpg.Pool, relay: TencentSandbox, settings: Settings, clock: Clock
 ) -> None:
-    await run(pool, settings, SyncRequest(), clock.now)
+    first = await run(pool, settings, SyncRequest(), clock.now)
+    assert first.outcome == "succeeded"
     gone = listed(relay)[0]
     relay.delete_pull_task(gone)
     report = await run(pool, settings, SyncRequest(), clock.now)
+    assert report.outcome == "succeeded"
+    assert await stored_ids(pool) == sorted([*listed(relay), gone])
     deleted = await pool.fetch("SELECT task_id FROM tasks WHERE vendor_deleted_at IS NOT NULL")
     assert [r["task_id"] for r in deleted] == [gone]
     assert report.sources[0].counts.deleted == 1
@@ -103,19 +110,19 @@ async def test_a_task_the_vendor_deleted_stays_and_is_findable_as_deleted(
 async def test_an_updated_task_gets_one_history_row_and_an_unchanged_one_none(
     pool: asyncpg.Pool, relay: TencentSandbox, settings: Settings, clock: Clock
 ) -> None:
-    await run(pool, settings, SyncRequest(), clock.now)
+    reports = [await run(pool, settings, SyncRequest(), clock.now)]
     target = listed(relay)[3]
     clock.now += 1
     relay.update_pull_task(
         target, SourceUrls=["rtmp://backup.example.com/live/x"], EndTime="2099-01-01T00:00:00Z"
     )
-    await run(pool, settings, SyncRequest(), clock.now)
+    reports.append(await run(pool, settings, SyncRequest(), clock.now))
     history = await pool.fetch("SELECT task_id, changes FROM task_history")
     assert [h["task_id"] for h in history] == [target]
-    assert {"end_time", "raw.SourceUrls", "raw.EndTime"} <= set(
-        __import__("json").loads(history[0]["changes"])
-    )
-    await run(pool, settings, SyncRequest(), clock.now)
+    assert {"end_time", "raw.SourceUrls", "raw.EndTime"} <= set(json.loads(history[0]["changes"]))
+    reports.append(await run(pool, settings, SyncRequest(), clock.now))
+    assert [r.outcome for r in reports] == ["succeeded"] * 3
+    assert [r.sources[0].counts.changed for r in reports] == [0, 1, 0]
     assert await pool.fetchval("SELECT count(*) FROM task_history") == 1
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import aiohttp
 import asyncpg
+import pytest
 
 from pipeline.db.loader import SourceKey
 from pipeline.jobs import Job, SourceRunner
@@ -16,12 +17,25 @@ from pipeline.progress import SilentProgress
 from pipeline.retry import RetryPolicy
 from pipeline.transport import Transport
 from pipeline.vendors.tencent.client import TencentClient
+from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.record_tasks import RULES, RecordTasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from tests.conftest import fast_settings, tencent_account
+from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, Clock, fast_settings, tencent_account
 from tests.runs import backfill_all, reachable, run, stored_ids
 
 WEEK = 7 * 86_400
+
+
+@pytest.fixture
+def tencent(clock: Clock) -> TencentSandbox:
+    """The shared Tencent twin, on the test's clock: a test that moves the clock moves both."""
+    sandbox = TencentSandbox(
+        credentials={SECRET_ID: SECRET_KEY},
+        clock=clock,
+        rate_limits={"DescribeRecordTask": FAST_RATE},
+    )
+    sandbox.add_record_tasks(generate_record_tasks(clock.now, per_day=30, seed=11))
+    return sandbox
 
 
 def straddlers(sandbox: TencentSandbox, boundaries: list[int]) -> list[str]:
@@ -140,15 +154,26 @@ async def test_stopping_a_task_updates_it_with_one_history_row(
 
 
 async def test_sync_after_a_backfill_asks_only_for_the_unsettled_days(
-    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, frozen_now: int
+    pool: asyncpg.Pool, tencent: TencentSandbox, tencent_url: str, clock: Clock
 ) -> None:
     settings = fast_settings(tencent_account(tencent_url))
-    await run(pool, settings, backfill_all(frozen_now), frozen_now)
+    backfill = await run(pool, settings, backfill_all(clock.now), clock.now)
+    assert backfill.outcome == "succeeded"
+    settled_until = clock.now - RULES.settle_after.total_seconds()
     tencent.requests.clear()
-    await run(pool, settings, SyncRequest(), frozen_now + 3600)
-    starts = {r.params["StartTime"] for r in tencent.requests.of("DescribeRecordTask")}
-    assert min(starts) >= frozen_now - RULES.settle_after.total_seconds()
-    assert len(starts) == 2
+    clock.now += 3600  # an hour later, for the twin's signature checks as for the pipeline
+    report = await run(pool, settings, SyncRequest(), clock.now)
+    assert report.outcome == "succeeded", report.sources[0].error_code
+    assert tencent.requests.outcomes() == {"ok": report.sources[0].requests}
+    windows = {
+        (r.params["StartTime"], r.params["EndTime"])
+        for r in tencent.requests.of("DescribeRecordTask")
+    }
+    # From where the backfill's settled coverage ends to as far ahead as tasks can be scheduled:
+    # nothing settled is asked for again, nothing unsettled is left out.
+    assert min(start for start, _ in windows) == settled_until
+    assert max(end for _, end in windows) == clock.now + RULES.horizon.total_seconds()
+    assert len(windows) == report.sources[0].windows_done == 2
 
 
 async def test_a_record_task_the_vendor_deleted_is_kept_and_marked(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import asyncpg
@@ -15,17 +15,20 @@ from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.volcengine.account import VolcengineAccount
 from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
 from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
-from tests.conftest import FAST_RATE, fast_settings
+from tests.conftest import FAST_RATE, Clock, fast_settings
 from tests.runs import run, stored_ids
 
 API, GET = "ListPullRecordTask", "GetPullRecordTask"
 AK, SK = "AKLTtest0000000000000000", "volc-test-secret-3c9d"
 
 
-def make_sandbox(now: int, count: int, **options: object) -> VolcengineSandbox:
+def make_sandbox(
+    now: int, count: int, *, clock: Callable[[], float] | None = None, **options: object
+) -> VolcengineSandbox:
+    """`count` tasks around `now`, on `clock` (frozen at `now` unless given)."""
     sandbox = VolcengineSandbox(
         credentials={AK: SK},
-        clock=lambda: now,
+        clock=clock or (lambda: now),
         rate_limits={API: FAST_RATE, GET: FAST_RATE},
         **options,  # type: ignore[arg-type]
     )
@@ -46,9 +49,9 @@ def settings_for(url: str) -> Settings:
 
 
 @pytest.fixture
-def volc(frozen_now: int) -> VolcengineSandbox:
+def volc(clock: Clock) -> VolcengineSandbox:
     """Three pages of 500: enough for the list to shift between page reads."""
-    return make_sandbox(frozen_now, 1100)
+    return make_sandbox(clock.now, 1100, clock=clock)
 
 
 @pytest.fixture
@@ -62,9 +65,9 @@ def listed(sandbox: VolcengineSandbox) -> list[str]:
 
 
 async def test_every_task_lands_once_with_its_own_offset_converted(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
-    report = await run(pool, settings, SyncRequest(), frozen_now)
+    report = await run(pool, settings, SyncRequest(), clock.now)
     assert report.outcome == "succeeded"
     assert await stored_ids(pool) == listed(volc)
     rows = {
@@ -81,46 +84,58 @@ async def test_every_task_lands_once_with_its_own_offset_converted(
 
 
 async def test_a_task_created_between_page_reads_is_not_lost(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
-    extra = generate_pull_record_tasks(frozen_now, count=1, seed=77)
-    volc.on_request(API, 2, lambda sandbox: sandbox.add_tasks(extra))
-    await run(pool, settings, SyncRequest(), frozen_now)
+    # Created now, so the list (newest first) shows it on page 1, which was already read.
+    generated = generate_pull_record_tasks(clock.now, count=1, seed=77)[0]
+    extra = {k: v for k, v in generated.items() if k != "CreateTime"}
+    new_id = extra["TaskId"]
+    assert new_id not in volc.tasks
+    volc.on_request(API, 2, lambda sandbox: sandbox.add_tasks([extra]))
+    report = await run(pool, settings, SyncRequest(), clock.now)
+    assert report.outcome == "succeeded"
+    assert volc.ordered_tasks()[0]["TaskId"] == new_id
     assert await stored_ids(pool) == listed(volc)
-    assert extra[0]["TaskId"] in await stored_ids(pool)
+    assert report.sources[0].counts.inserted == len(volc.tasks)
 
 
 async def test_a_task_removed_between_page_reads_hides_no_other(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
     first = volc.ordered_tasks()[0]["TaskId"]
     volc.on_request(API, 2, lambda sandbox: sandbox.delete_task(first))
-    report = await run(pool, settings, SyncRequest(), frozen_now)
-    assert set(listed(volc)) <= set(await stored_ids(pool))
-    assert report.sources[0].counts.inserted == len(volc.tasks) + 1  # the removed one was read
+    report = await run(pool, settings, SyncRequest(), clock.now)
+    assert report.outcome == "succeeded"
+    assert first not in volc.tasks  # removed after page 1 (which lists it) was read
+    # Every task still listed is stored, and the removed one too: it was read before it went.
+    assert await stored_ids(pool) == sorted([*listed(volc), first])
+    assert report.sources[0].counts.inserted == len(volc.tasks) + 1
 
 
 async def test_an_unknown_status_is_kept_as_unknown_without_failing(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
     odd = listed(volc)[0]
     volc.tasks[odd]["Status"] = "Paused"
-    report = await run(pool, settings, SyncRequest(), frozen_now)
+    report = await run(pool, settings, SyncRequest(), clock.now)
     assert report.outcome == "succeeded"
     row = await pool.fetchrow("SELECT status, vendor_status FROM tasks WHERE task_id = $1", odd)
     assert (row["status"], row["vendor_status"]) == ("unknown", "Paused")
 
 
 async def test_a_status_change_gives_one_history_row_and_a_rerun_none(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
-    await run(pool, settings, SyncRequest(), frozen_now)
+    reports = [await run(pool, settings, SyncRequest(), clock.now)]
     running = next(t["TaskId"] for t in volc.tasks.values() if t["Status"] == "生效中")
+    clock.now += 60
     volc.update_task(running, Status="停用")
-    await run(pool, settings, SyncRequest(), frozen_now + 60)
+    reports.append(await run(pool, settings, SyncRequest(), clock.now))
     history = await pool.fetch("SELECT task_id, old_status, new_status FROM task_history")
     assert [tuple(h) for h in history] == [(running, "running", "stopped")]
-    await run(pool, settings, SyncRequest(), frozen_now + 120)
+    clock.now += 60
+    reports.append(await run(pool, settings, SyncRequest(), clock.now))
+    assert [r.outcome for r in reports] == ["succeeded"] * 3
     assert await pool.fetchval("SELECT count(*) FROM task_history") == 1
 
 
@@ -137,12 +152,12 @@ async def test_missing_list_fields_are_filled_from_get_pull_record_task(
 
 
 async def test_flow_limits_and_errors_in_http_200_are_retried(
-    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, frozen_now: int
+    pool: asyncpg.Pool, volc: VolcengineSandbox, settings: Settings, clock: Clock
 ) -> None:
     volc.faults = FaultPlan.script(
         [FaultKind.RATE_LIMIT, FaultKind.INTERNAL_ERROR, FaultKind.HTTP_5XX]
     )
-    report = await run(pool, settings, SyncRequest(), frozen_now)
+    report = await run(pool, settings, SyncRequest(), clock.now)
     assert (report.outcome, report.sources[0].retries) == ("succeeded", 3)
     assert await stored_ids(pool) == listed(volc)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pipeline.periods import Period, merge, subtract
+import pytest
+
+from pipeline.periods import Period, merge
 from pipeline.planning import Unfinished, plan_backfill, plan_sync
 from pipeline.vendors.tencent.record_tasks import RULES
-from pipeline.windows import plan_windows, settled
+from pipeline.windows import Window, plan_windows, settled
 
 NOW = datetime.fromtimestamp(1_700_000_000, UTC)
 PAST_ONLY = replace(RULES, horizon=timedelta(0))
@@ -111,8 +113,26 @@ def test_backfill_skips_what_is_already_complete() -> None:
     assert plan.windows[0].covers.start == NOW - timedelta(days=10)
 
 
-def test_subtract_leaves_the_uncovered_parts() -> None:
-    day = timedelta(days=1)
-    wanted = [Period(NOW, NOW + 10 * day)]
-    done = [Period(NOW + day, NOW + 2 * day), Period(NOW + 5 * day, NOW + 20 * day)]
-    assert subtract(wanted, done) == [Period(NOW, NOW + day), Period(NOW + 2 * day, NOW + 5 * day)]
+@pytest.mark.parametrize(
+    "overlap",
+    [RULES.max_span, RULES.max_span + timedelta(hours=1)],
+    ids=["as long as the span", "longer than the span"],
+)
+def test_rules_whose_span_does_not_exceed_the_overlap_are_refused(overlap: timedelta) -> None:
+    with pytest.raises(ValueError, match="must exceed overlap"):
+        replace(RULES, overlap=overlap)
+
+
+def test_rules_advancing_by_a_minute_per_window_still_plan_to_the_end() -> None:
+    creeping = replace(RULES, overlap=RULES.max_span - timedelta(minutes=1))
+    wanted = Period(NOW - timedelta(days=10), NOW - timedelta(days=10) + timedelta(hours=1))
+    windows = plan_windows(creeping, [wanted], NOW)
+    assert len(windows) == 60
+    assert merge(w.covers for w in windows) == [wanted]
+
+
+def test_a_short_wanted_period_is_asked_for_with_only_the_overlap_added() -> None:
+    wanted = Period(NOW - timedelta(days=10), NOW - timedelta(days=10) + timedelta(hours=2))
+    assert plan_windows(RULES, [wanted], NOW) == [
+        Window(query=Period(wanted.start, wanted.end + RULES.overlap), covers=wanted)
+    ]

@@ -81,6 +81,9 @@ class TencentSandbox(Twin):
         self.endless_tokens: Callable[[Mapping[str, Any]], bool] | None = None
         """Hostile: windows whose request it accepts never end. Every answer hands out a new
         ScrollToken and repeats the window's first page."""
+        self.stuck_tokens = False
+        """Hostile: a ScrollToken never advances. The answer to a request carrying one holds
+        the next page and hands the same token back."""
 
     def add_record_tasks(self, tasks: Iterable[Mapping[str, Any]]) -> None:
         """Store record tasks as CreateRecordTask would have (replacing equal TaskIds)."""
@@ -168,6 +171,8 @@ class TencentSandbox(Twin):
         )
         if endless:
             answer["ScrollToken"] = uuid.uuid4().hex
+        if self.stuck_tokens and params.get("ScrollToken"):
+            answer["ScrollToken"] = params["ScrollToken"]
         return answer
 
     def _describe_pull_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
