@@ -192,6 +192,18 @@ def test_the_first_spare_leaves_at_once_and_the_next_every_delay() -> None:
     run_virtual(main())
 
 
+def test_spares_leave_one_period_apart() -> None:
+    async def main() -> None:
+        sent: list[float] = []
+        spare = _spares([("held", 100)] * 3 + [("fourth spare", 0.25)], sent)
+        stalled = _later(_answer("never", 100))
+        read = first_good([stalled], within=10, spare=spare, every=1, spares=4)
+        assert await _timed(read) == ("fourth spare", 3.25)
+        assert sent == [0.0, 1.0, 2.0, 3.0]
+
+    run_virtual(main())
+
+
 def test_without_a_period_one_spare_leaves_at_once_and_no_other() -> None:
     async def main() -> None:
         sent: list[float] = []

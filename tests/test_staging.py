@@ -163,6 +163,23 @@ async def test_a_task_outside_the_scope_changed_twice_in_a_window_keeps_its_late
     assert await pool.fetchval("SELECT raw ->> 'Stopped' FROM tasks") == "2"
 
 
+@pytest.mark.usefixtures("flush_every_page")
+async def test_a_changed_task_read_back_as_stored_keeps_that_read_when_a_new_one_was_stored_first(
+    pool: asyncpg.Pool,
+) -> None:
+    loader = Loader(pool)
+    await loader.load(KEY, [task(1)], T0)
+    async with loader.window(KEY, DAY) as window:
+        await window.add([stopped(1)], (), SOON)
+        await loader.load(KEY, [task(2)], T0)  # meanwhile another window stores task 2
+        await window.add([stopped(2)], (), SOON)  # new to the window, stored by the time it is
+        await window.add([task(1)], (), SOON)  # read again, back as it was
+        counts = await window.finish(DAY, SOON)
+    assert counts.changed == 1  # task 2 only
+    assert await status_of(pool, "task-1") == "finished"
+    assert await status_of(pool, "task-2") == "stopped"
+
+
 # --- a window's own tasks are never parked with its reads outside the scope -----------------
 
 # Each writes a change to a task that is the window's own (its start lies in the window's
