@@ -27,8 +27,8 @@ from benchmarks.loader_data import (
     with_changes,
 )
 from benchmarks.server_usage import ServerUsage, usage_mark, usage_since
-from pipeline.db.loader import LoadCounts, Loader
-from pipeline.model import Task
+from pipeline.db.loader import Loader
+from pipeline.model import LoadCounts, Task
 from pipeline.periods import Period
 
 

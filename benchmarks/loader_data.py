@@ -8,8 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
-from pipeline.db.loader import SourceKey
-from pipeline.model import Status, Task
+from pipeline.model import SourceKey, Status, Task
 from pipeline.payloads import json_bytes
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.record_tasks import RecordTasks

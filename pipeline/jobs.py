@@ -14,9 +14,8 @@ import structlog
 
 from pipeline.config import ReadSettings
 from pipeline.db import runs
-from pipeline.db.loader import LoadCounts, Loader, SourceKey, WindowLoad
+from pipeline.db.loader import Loader, WindowLoad
 from pipeline.db.locks import Holder, source_lock
-from pipeline.db.runs import SourceResult
 from pipeline.errors import (
     ChainCut,
     DatabaseError,
@@ -27,7 +26,7 @@ from pipeline.errors import (
     WindowCut,
     WindowDeadline,
 )
-from pipeline.model import Rejection, Task
+from pipeline.model import LoadCounts, Rejection, SourceKey, SourceResult, Task
 from pipeline.plans import Request, plan_source
 from pipeline.progress import Progress
 from pipeline.records import bounded

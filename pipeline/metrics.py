@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
-from pipeline.db.runs import SourceResult
+from pipeline.model import SourceResult
 from pipeline.runner import RunReport
 
 LABELS = ("vendor", "account", "api")

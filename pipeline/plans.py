@@ -10,7 +10,7 @@ import asyncpg
 import structlog
 
 from pipeline.db import coverage
-from pipeline.db.loader import SourceKey
+from pipeline.model import SourceKey
 from pipeline.periods import Period
 from pipeline.planning import Plan, Unfinished, plan_backfill, plan_sync
 from pipeline.windows import WHOLE_ACCOUNT, WindowRules

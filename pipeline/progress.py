@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn
 from rich.progress import Progress as RichBars
 
-from pipeline.db.loader import LoadCounts, SourceKey
+from pipeline.model import LoadCounts, SourceKey
 
 log = structlog.get_logger(__name__)
 

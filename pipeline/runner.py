@@ -15,10 +15,9 @@ import structlog
 
 from pipeline.config import Settings, rate_for, selected_apis
 from pipeline.db import runs
-from pipeline.db.loader import SourceKey
-from pipeline.db.runs import SourceResult
 from pipeline.errors import ConfigError
 from pipeline.jobs import Job, SourceRunner, utc_now
+from pipeline.model import SourceKey, SourceResult
 from pipeline.pacing import Pacer, StrictPacer
 from pipeline.plans import BackfillRequest, Request
 from pipeline.progress import Progress

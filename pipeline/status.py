@@ -15,8 +15,8 @@ import asyncpg
 
 from pipeline.config import DatabaseConfig, Settings, selected_apis
 from pipeline.db import coverage
-from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
+from pipeline.model import SourceKey
 from pipeline.periods import Period
 from pipeline.vendors import VENDORS
 from pipeline.windows import WindowRules

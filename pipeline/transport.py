@@ -6,7 +6,6 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -17,25 +16,13 @@ from pipeline.adaptive import AdaptivePace, PaceRules
 from pipeline.bodies import ACCEPT_ENCODING, BodyCaps, read_body
 from pipeline.errors import RateLimited, Redirected, TransportError
 from pipeline.hedging import HedgeRules, Latencies, first_good
+from pipeline.model import CallStats
 from pipeline.pacing import Pacer
 from pipeline.retry import RetryPolicy, call_with_retries
 from pipeline.source import HttpRequest, HttpResponse, Record, VendorClient
 from pipeline.urls import host_of, scrub
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(slots=True)
-class CallStats:
-    """Requests sent and retries made by one source, and the pace it was sent at."""
-
-    requests: int = 0
-    retries: int = 0
-    hedges: int = 0
-    """Requests sent again because the first was late (counted in `requests` too)."""
-    pace: float | None = None
-    """The source's current pace, requests per second (None: a limiter that cannot adapt)."""
-    lowest_pace: float | None = None
 
 
 class Transport:

@@ -16,15 +16,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import capture_logs
 
 from pipeline.adaptive import AdaptivePace, PaceRules
-from pipeline.db.loader import SourceKey
-from pipeline.db.runs import SourceResult
 from pipeline.jobs import Job, SourceRunner
 from pipeline.metrics import write_metrics
+from pipeline.model import CallStats, SourceKey, SourceResult
 from pipeline.progress import SilentProgress
 from pipeline.retry import RetryPolicy
 from pipeline.runner import RunReport
 from pipeline.sandbox.rivals import OtherClient
-from pipeline.transport import CallStats, Transport
+from pipeline.transport import Transport
 from pipeline.vendors.tencent.client import TencentClient
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.record_tasks import RecordTasks

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from pipeline.chains import PAGES_WITHOUT_NEWS
 from pipeline.config import ReadSettings, Settings
-from pipeline.db.loader import SourceKey
+from pipeline.model import SourceKey
 from pipeline.plans import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.status import show_status

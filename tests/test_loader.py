@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from pipeline.db.loader import LoadCounts, Loader, SourceKey
-from pipeline.model import Kind, Rejection, Status, Task
+from pipeline.db.loader import Loader
+from pipeline.model import Kind, LoadCounts, Rejection, SourceKey, Status, Task
 from pipeline.periods import Period
 
 KEY = SourceKey("tencent", "acct", "DescribeRecordTask")

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from pipeline.db.loader import Loader, SourceKey, WindowLoad
-from pipeline.model import Kind, Status, Task
+from pipeline.db.loader import Loader, WindowLoad
+from pipeline.model import Kind, SourceKey, Status, Task
 from pipeline.periods import Period
 
 KEY = SourceKey("tencent", "acct", "DescribeRecordTask")

@@ -9,8 +9,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from pipeline.db.loader import SourceKey
 from pipeline.jobs import Job, SourceRunner
+from pipeline.model import SourceKey
 from pipeline.pacing import StrictPacer
 from pipeline.plans import SyncRequest
 from pipeline.progress import SilentProgress

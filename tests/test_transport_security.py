@@ -18,8 +18,8 @@ from aiohttp import web
 from pipeline.cli import run_cli
 from pipeline.config import HttpSettings, Settings, load_settings
 from pipeline.db import runs
-from pipeline.db.loader import SourceKey
 from pipeline.errors import ConfigError, TransportError
+from pipeline.model import SourceKey
 from pipeline.pacing import StrictPacer
 from pipeline.plans import SyncRequest
 from pipeline.retry import RetryPolicy

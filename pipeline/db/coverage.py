@@ -8,8 +8,8 @@ from uuid import UUID
 
 import asyncpg
 
-from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
+from pipeline.model import SourceKey
 from pipeline.periods import Period, subtract
 from pipeline.planning import Unfinished
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -20,7 +19,7 @@ import asyncpg
 from pipeline.db.merging import Merge
 from pipeline.db.sqlfiles import query, rows_affected
 from pipeline.db.staging import Stager
-from pipeline.model import Rejection, Task
+from pipeline.model import LoadCounts, Rejection, SourceKey, Task
 from pipeline.periods import Period
 from pipeline.records import MAX_REASON_CHARS, MAX_TASK_ID_CHARS, storable_raw, storable_text
 
@@ -31,38 +30,6 @@ BOUND_SLACK = timedelta(seconds=1)
 STAGE_BATCH = 2500
 
 REJECTED_COLUMNS = ("run_id", "vendor", "account", "api", "task_id", "reason", "raw", "rejected_at")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceKey:
-    """Which vendor, account and API rows belong to."""
-
-    vendor: str
-    account: str
-    api: str
-
-    def __str__(self) -> str:
-        return f"{self.vendor}/{self.account}/{self.api}"
-
-
-@dataclass(slots=True)
-class LoadCounts:
-    """What one load did."""
-
-    seen: int = 0
-    inserted: int = 0
-    changed: int = 0
-    rejected: int = 0
-    deleted: int = 0
-
-    def add(self, other: LoadCounts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def merged(self, inserted: int, changed: int) -> None:
-        """Count what a merge did."""
-        self.inserted += inserted
-        self.changed += changed
 
 
 class WindowLoad:

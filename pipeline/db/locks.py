@@ -15,8 +15,8 @@ from uuid import UUID
 
 import asyncpg
 
-from pipeline.db.loader import SourceKey
 from pipeline.db.sqlfiles import query
+from pipeline.model import SourceKey
 
 
 @dataclass(frozen=True, slots=True)

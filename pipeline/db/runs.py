@@ -3,70 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from pipeline.db.loader import LoadCounts, SourceKey
 from pipeline.db.sqlfiles import query
+from pipeline.model import SourceResult
 from pipeline.urls import scrub
-
-if TYPE_CHECKING:
-    from pipeline.transport import CallStats
-
-
-@dataclass(slots=True)
-class SourceResult:
-    """What one source did in one run."""
-
-    key: SourceKey
-    started_at: datetime
-    ended_at: datetime | None = None
-    outcome: str = "running"
-    windows_planned: int = 0
-    windows_done: int = 0
-    counts: LoadCounts = field(default_factory=LoadCounts)
-    requests: int = 0
-    retries: int = 0
-    hedges: int = 0
-    """Requests sent again because the first was late (counted in `requests` too)."""
-    pace: float | None = None
-    """The pace at the end, requests per second (None: not adaptive)."""
-    lowest_pace: float | None = None
-    notes: list[str] = field(default_factory=list)
-    error_code: str | None = None
-    error_message: str | None = None
-
-    def take_stats(self, stats: CallStats) -> None:
-        """Copy what the source's transport counted."""
-        self.requests, self.retries, self.hedges = stats.requests, stats.retries, stats.hedges
-        self.pace, self.lowest_pace = stats.pace, stats.lowest_pace
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "vendor": self.key.vendor,
-            "account": self.key.account,
-            "api": self.key.api,
-            "outcome": self.outcome,
-            "windows_planned": self.windows_planned,
-            "windows_done": self.windows_done,
-            "tasks_seen": self.counts.seen,
-            "tasks_inserted": self.counts.inserted,
-            "tasks_changed": self.counts.changed,
-            "tasks_rejected": self.counts.rejected,
-            "tasks_deleted": self.counts.deleted,
-            "requests": self.requests,
-            "retries": self.retries,
-            "hedges": self.hedges,
-            "pace": self.pace,
-            "lowest_pace": self.lowest_pace,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "notes": self.notes,
-        }
 
 
 async def start_run(
