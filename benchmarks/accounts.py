@@ -12,39 +12,22 @@ from pydantic import SecretStr
 from pipeline.config import RedactionSettings, RetrySettings, Settings
 from pipeline.sandbox.faults import FaultKind
 from pipeline.vendors import VENDORS
-from pipeline.vendors.base import AccountBase
-from pipeline.vendors.tencent.account import TencentAccount
-from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.vendors.volcengine.account import VolcengineAccount
-from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
-from pipeline.vendors.zego.account import ZegoAccount
-from pipeline.vendors.zego.sandbox import ZegoSandbox
+from pipeline.vendors.base import AccountBase, Sandbox
 
-# Fake credentials, known only to the twins in the sandbox child.
-TENCENT_ID, TENCENT_KEY = "AKIDbench000000000000000000000000000", "bench-tencent-key-0c1d2e3f"
-VOLC_AK, VOLC_SK = "AKLTbench0000000000000000", "bench-volc-key-4a5b6c7d"
-ZEGO_APP, ZEGO_SECRET = 1000000002, "bench-zego-secret-8e9f"
 REDACTION_KEY = "bench-redaction-key-5f6e7d8c"
+KITS: Mapping[str, Sandbox] = {
+    name: vendor.sandbox for name, vendor in VENDORS.items() if vendor.sandbox is not None
+}
+# Each twin's own fake credentials, known only to the twins in the sandbox child.
 TWIN_CREDENTIALS: Mapping[str, Mapping[Any, str]] = {
-    "tencent": {TENCENT_ID: TENCENT_KEY},
-    "volcengine": {VOLC_AK: VOLC_SK},
-    "zego": {ZEGO_APP: ZEGO_SECRET},
+    name: kit.credentials for name, kit in KITS.items()
 }
-API_VENDOR: Mapping[str, str] = {
-    "DescribeRecordTask": "tencent",
-    "DescribeLivePullStreamTasks": "tencent",
-    "ListPullRecordTask": "volcengine",
-    "DescribeTasks": "zego",
-}
+API_VENDOR: Mapping[str, str] = {api: name for name in KITS for api in VENDORS[name].sources}
 APIS = tuple(API_VENDOR)
 # What each twin answers when its limiter refuses a request.
 RATE_LIMITED: Mapping[str, str] = {
-    vendor: str(twin.envelope_faults[FaultKind.RATE_LIMIT][0])
-    for vendor, twin in (
-        ("tencent", TencentSandbox),
-        ("volcengine", VolcengineSandbox),
-        ("zego", ZegoSandbox),
-    )
+    name: str(kit.twin.envelope_faults[FaultKind.RATE_LIMIT][0])  # type: ignore[attr-defined]
+    for name, kit in KITS.items()
 }
 
 
@@ -56,20 +39,8 @@ def documented_rate(api: str) -> float:
 def account(api: str, url: str, rate: float | None = None) -> AccountBase:
     """An account syncing `api` only, on the twin at `url`; `rate` None: the documented rate."""
     vendor = API_VENDOR[api]
-    common: dict[str, Any] = {
-        "name": f"bench-{vendor}",
-        "vendor": vendor,
-        "endpoint": url,
-        "apis": [api],
-        "rate_limits": {} if rate is None else {api: rate},
-    }
-    if vendor == "tencent":
-        return TencentAccount(**common, secret_id=TENCENT_ID, secret_key=SecretStr(TENCENT_KEY))
-    if vendor == "volcengine":
-        return VolcengineAccount(
-            **common, access_key_id=VOLC_AK, secret_access_key=SecretStr(VOLC_SK)
-        )
-    return ZegoAccount(**common, app_id=ZEGO_APP, server_secret=SecretStr(ZEGO_SECRET))
+    rates = {} if rate is None else {api: rate}
+    return KITS[vendor].account(url, f"bench-{vendor}", apis=[api], rate_limits=rates)
 
 
 def settings(*accounts: AccountBase) -> Settings:

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import TENCENT_ID, TWIN_CREDENTIALS, account, settings
+from benchmarks.accounts import TWIN_CREDENTIALS, account, settings
 from benchmarks.apirun import backfill_since
 from benchmarks.database import scratch_pool
 from pipeline.config import HttpSettings
@@ -141,7 +141,10 @@ async def _scenario(pool: asyncpg.Pool, scenario: str, config: PressureConfig) -
         start = time.perf_counter()
         async with AsyncExitStack() as stack:
             if share:
-                budget = (TENCENT_ID, configured.region)  # Tencent's scope
+                budget = (
+                    next(iter(TWIN_CREDENTIALS["tencent"])),
+                    "ap-guangzhou",
+                )  # Tencent's scope
                 await stack.enter_async_context(OtherClient(twin, API, budget, share))
             report = await execute(
                 settings=options, pool=pool, command="backfill",

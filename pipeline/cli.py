@@ -130,10 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def run_cli(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the command, and map errors to exit statuses."""
     args = build_parser().parse_args(argv)
-    from pipeline import commands  # after parsing, so `--help` stays fast
+    # After parsing, so `--help` stays fast; the demo uses the commands, not the other way.
+    if args.command == "demo":
+        from pipeline.demo import demo_command as run
+    else:
+        from pipeline.commands import run
 
     try:
-        return await commands.run(args)
+        return await run(args)
     except ConfigError as exc:
         print(f"pipeline: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

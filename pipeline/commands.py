@@ -50,7 +50,6 @@ async def run(args: argparse.Namespace) -> int:
         "sync": sync_command,
         "backfill": backfill_command,
         "status": status_command,
-        "demo": demo_command,
     }[args.command]
     return await handler(args)
 
@@ -228,12 +227,3 @@ async def status_command(args: argparse.Namespace) -> int:
     setup_logging(args, config.database.secret_values())
     async with open_pool(config.database, size=2) as pool:
         return await show_status(pool, config, as_json=args.json, now=datetime.now(UTC))
-
-
-async def demo_command(args: argparse.Namespace) -> int:
-    from pipeline.demo import run_demo
-
-    configure_logging(
-        json=None if args.log_format is None else args.log_format == "json", level="warning"
-    )
-    return await run_demo(args)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from pydantic import SecretStr
@@ -13,105 +16,89 @@ from pydantic import SecretStr
 from pipeline.commands import FAR_FUTURE, choose_progress, open_pool, report_failures
 from pipeline.config import DatabaseSettings, RedactionSettings, RetrySettings, Settings
 from pipeline.db.sqlfiles import query
+from pipeline.logs import configure_logging
 from pipeline.periods import Period
 from pipeline.plans import BackfillRequest, Request, SyncRequest
 from pipeline.runner import RunReport, Selection, execute
 from pipeline.sandbox.faults import FaultPlan
-from pipeline.vendors.base import AccountBase
-from pipeline.vendors.tencent.account import TencentAccount
-from pipeline.vendors.tencent.fakedata import generate_record_tasks
-from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
-from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.vendors.volcengine.account import VolcengineAccount
-from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
-from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
-from pipeline.vendors.zego.account import ZegoAccount
-from pipeline.vendors.zego.fakedata import generate_zego_tasks
-from pipeline.vendors.zego.sandbox import ZegoSandbox
+from pipeline.vendors import VENDORS
+from pipeline.vendors.base import Sandbox, Vendor
 
-# The sandboxes' own fake credentials: nothing here reaches a real vendor.
-TENCENT_ID, TENCENT_KEY = "AKIDdemo0000000000000000000000000000", "demo-tencent-key"
-VOLC_AK, VOLC_SK = "AKLTdemo00000000000000000", "demo-volc-key"
-ZEGO_APP, ZEGO_SECRET = 1000000001, "demo-zego-secret"
 # The key of the demo's digests of the sandboxes' made-up push signatures and URL tokens.
 DEMO_REDACTION = RedactionSettings(key=SecretStr("pipeline-demo-redaction-key"))
 SUMMARY_DAYS = 14
 # The demo shows retries; it does not wait minutes for them.
 DEMO_RETRY = RetrySettings(attempts=10, initial_wait=0.1, max_wait=2, total_timeout=120)
 
-Twin = TencentSandbox | VolcengineSandbox | ZegoSandbox
+
+@dataclass(frozen=True)
+class DemoTwin:
+    """One vendor's twin in the demo, with the kit that made it."""
+
+    vendor: Vendor
+    kit: Sandbox
+    twin: Any
+
+    @property
+    def account_name(self) -> str:
+        return f"demo-{self.vendor.name}"
 
 
-def build_twins(now: int, args: argparse.Namespace) -> list[Twin]:
-    """The three vendors' sandboxes with synthetic tasks, faulty at `--faults` if asked."""
-
-    def faults(seed: int) -> FaultPlan | None:
-        return FaultPlan.random(args.faults, seed=seed) if args.faults else None
-
-    tencent = TencentSandbox(credentials={TENCENT_ID: TENCENT_KEY}, faults=faults(1))
-    tencent.add_record_tasks(generate_record_tasks(now, days_back=args.days, per_day=args.per_day))
-    tencent.add_pull_tasks(generate_pull_tasks(now, count=120))
-    volc = VolcengineSandbox(credentials={VOLC_AK: VOLC_SK}, faults=faults(2))
-    volc.add_tasks(generate_pull_record_tasks(now, count=600))
-    zego = ZegoSandbox(credentials={ZEGO_APP: ZEGO_SECRET}, faults=faults(3))
-    zego.add_tasks(generate_zego_tasks(now, count=400))
-    return [tencent, volc, zego]
+def build_twins(now: int, args: argparse.Namespace) -> list[DemoTwin]:
+    """Every registered vendor's sandbox with synthetic tasks, faulty at `--faults` if asked."""
+    twins = []
+    for seed, vendor in enumerate((v for v in VENDORS.values() if v.sandbox), start=1):
+        kit = vendor.sandbox
+        assert kit is not None
+        faults = FaultPlan.random(args.faults, seed=seed) if args.faults else None
+        twin = kit.twin(credentials=kit.credentials, faults=faults)
+        kit.fill(twin, now, args.per_day, args.days, 1)
+        twins.append(DemoTwin(vendor, kit, twin))
+    return twins
 
 
-def demo_accounts(urls: list[str]) -> tuple[AccountBase, ...]:
-    tencent, volc, zego = urls
-    return (
-        TencentAccount(
-            name="demo-tencent",
-            vendor="tencent",
-            secret_id=TENCENT_ID,
-            secret_key=SecretStr(TENCENT_KEY),
-            endpoint=tencent,
-        ),
-        VolcengineAccount(
-            name="demo-volc",
-            vendor="volcengine",
-            access_key_id=VOLC_AK,
-            secret_access_key=SecretStr(VOLC_SK),
-            endpoint=volc,
-        ),
-        ZegoAccount(
-            name="demo-zego",
-            vendor="zego",
-            app_id=ZEGO_APP,
-            server_secret=SecretStr(ZEGO_SECRET),
-            endpoint=zego,
-        ),
+def _listed(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+async def demo_command(args: argparse.Namespace) -> int:
+    """The `demo` command: logs at warning level, then the demo."""
+    configure_logging(
+        json=None if args.log_format is None else args.log_format == "json", level="warning"
     )
+    return await run_demo(args)
 
 
 async def run_demo(args: argparse.Namespace) -> int:
     now = int(time.time())
     twins = build_twins(now, args)
     async with AsyncExitStack() as stack:
-        servers = [await stack.enter_async_context(twin.serve()) for twin in twins]
+        accounts = []
+        for t in twins:
+            server = await stack.enter_async_context(t.twin.serve())
+            accounts.append(t.kit.account(server.url, t.account_name))
         settings = Settings(
-            accounts=demo_accounts([s.url for s in servers]),
+            accounts=tuple(accounts),
             retry=DEMO_RETRY,
             redaction=DEMO_REDACTION,
             database=DatabaseSettings(embedded=True),  # unless PIPELINE_DATABASE_URL is set
         )
         faulty = f", {args.faults:.0%} of their answers faulty" if args.faults else ""
         print(
-            f"pipeline demo: Tencent, Volcengine and ZEGO sandboxes on loopback{faulty}; "
-            f"backfilling {args.days} days at each API's documented rate"
+            f"pipeline demo: {_listed([t.vendor.title for t in twins])} sandboxes on loopback"
+            f"{faulty}; backfilling {args.days} days at each API's documented rate"
         )
         key = settings.redaction.required_key()
         async with open_pool(settings.database, upgrade=True, redaction_key=key) as pool:
             report = await _run(pool, settings, args, _backfill_request(now, args.days))
             report_failures(report)
-            changed = change_some_tasks(twins, now)
+            changed = sum(len(t.kit.change(t.twin, now)) for t in twins)
             print(f"\nthe vendors changed {changed} tasks; a sync picks the changes up:")
             report = await _run(pool, settings, args, SyncRequest())
             report_failures(report)
-            print(await summary(pool))
-    faults = sum(1 for twin in twins for r in twin.requests if r.outcome != "ok")
-    requests = sum(len(twin.requests) for twin in twins)
+            print(await summary(pool, twins[0]))
+    faults = sum(1 for t in twins for r in t.twin.requests if r.outcome != "ok")
+    requests = sum(len(t.twin.requests) for t in twins)
     retries = sum(r.retries for r in report.sources)
     print(
         f"\n{requests} requests to the sandboxes, {faults} refused or faulty, {retries} retried;"
@@ -123,25 +110,6 @@ async def run_demo(args: argparse.Namespace) -> int:
 def _backfill_request(now: int, days: int) -> BackfillRequest:
     since = datetime.fromtimestamp(now, UTC) - timedelta(days=days)
     return BackfillRequest(Period(since, FAR_FUTURE), refetch=True)
-
-
-def change_some_tasks(twins: list[Twin], now: int) -> int:
-    """What a day at the vendors looks like: tasks stopped, paused, ended and deleted."""
-    tencent, volc, zego = twins
-    assert isinstance(tencent, TencentSandbox) and isinstance(volc, VolcengineSandbox)
-    assert isinstance(zego, ZegoSandbox)
-    running = [t for t in tencent.record_tasks.values() if t["StartTime"] < now < t["EndTime"]]
-    stopped = [t["TaskId"] for t in running if not t["Stopped"]][:2]
-    for task_id in stopped:
-        tencent.stop_record_task(task_id, now)
-    enabled = sorted(t for t, r in tencent.pull_tasks.items() if r["Status"] == "enable")
-    tencent.update_pull_task(enabled[0], Status="pause")
-    tencent.delete_pull_task(enabled[1])
-    volc.update_task(
-        next(t for t, r in volc.tasks.items() if r["Status"] == "生效中"), Status="停用"
-    )
-    zego.set_status(next(t for t, r in zego.tasks.items() if r["Status"] == 2), 3)
-    return len(stopped) + 4
 
 
 async def _run(
@@ -168,12 +136,12 @@ async def _run(
     return report
 
 
-async def summary(pool: asyncpg.Pool) -> str:
-    """Tencent record tasks per day and status, then every source's tasks by status."""
-    days = await pool.fetch(query("tasks_per_day_and_status"), "demo-tencent", SUMMARY_DAYS)
+async def summary(pool: asyncpg.Pool, first: DemoTwin) -> str:
+    """The first vendor's record tasks per day and status, then every source's by status."""
+    days = await pool.fetch(query("tasks_per_day_and_status"), first.account_name, SUMMARY_DAYS)
     lines = [
         "",
-        f"Tencent record tasks per start day (UTC), latest {SUMMARY_DAYS} days",
+        f"{first.vendor.title} record tasks per start day (UTC), latest {SUMMARY_DAYS} days",
         f"{'day':<12}{'scheduled':>10}{'running':>9}{'stopped':>9}{'finished':>10}{'total':>8}",
     ]
     for d in days:

@@ -43,6 +43,22 @@ class Task:
     room_id: str | None = None
 
 
+# A task's columns, declared once; tests/test_columns.py checks that the SQL and the tables agree.
+TASK_KEY = ("vendor", "account", "api")
+"""The columns naming a task's source (a `SourceKey`)."""
+COMPARED_COLUMNS = (
+    "kind", "domain", "app", "stream", "room_id", "status", "vendor_status", "start_time",
+    "end_time", "raw",
+)  # fmt: skip
+"""What a merge compares, in this order (the content hash digests them so: never reorder)."""
+CONTENT_COLUMNS = ("task_id", *COMPARED_COLUMNS)
+"""A `Task`'s fields, in the tables' order."""
+TASK_COLUMNS = (*TASK_KEY, *CONTENT_COLUMNS, "first_seen_at", "last_seen_at", "content_hash")
+"""What a load writes of a new row of `tasks` (`vendor_deleted_at` only a complete listing sets)."""
+READ_COLUMNS = (*TASK_KEY, *CONTENT_COLUMNS, "seen_at", "content_hash")
+"""One read of a task: a row of `deferred_reads`; of `stage_tasks`, between `ord` and `outside`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A vendor record that could not be normalized, kept aside with its payload."""

@@ -1,4 +1,4 @@
-"""`python -m pipeline.sandbox`: serve the Tencent twin with synthetic tasks until Ctrl-C."""
+"""`python -m pipeline.sandbox [VENDOR]`: serve a vendor's twin with synthetic tasks."""
 
 from __future__ import annotations
 
@@ -8,36 +8,32 @@ import time
 
 from pipeline.sandbox.faults import FaultPlan
 from pipeline.sandbox.server import SandboxServer
-from pipeline.vendors.tencent.fakedata import generate_record_tasks
-from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
-from pipeline.vendors.tencent.sandbox import TencentSandbox
+from pipeline.vendors import VENDORS
 
-SECRET_ID = "AKIDsandbox000000000000000000000000000"  # noqa: S105 - fake
-SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the twin's own fake credential
+SANDBOXED = [name for name, vendor in VENDORS.items() if vendor.sandbox is not None]
 
 
 async def serve(args: argparse.Namespace) -> None:
-    sandbox = TencentSandbox(
-        credentials={SECRET_ID: SECRET_KEY},
-        faults=FaultPlan.random(args.fault_rate, seed=args.seed) if args.fault_rate else None,
-    )
-    sandbox.add_record_tasks(generate_record_tasks(int(time.time()), per_day=args.per_day))
-    sandbox.add_pull_tasks(generate_pull_tasks(int(time.time()), count=args.relay_tasks))
-    server = SandboxServer(sandbox.make_app(), port=args.port)
+    vendor = VENDORS[args.vendor]
+    kit = vendor.sandbox
+    assert kit is not None
+    faults = FaultPlan.random(args.fault_rate, seed=args.seed) if args.fault_rate else None
+    twin = kit.twin(credentials=kit.credentials, faults=faults)
+    count = kit.fill(twin, int(time.time()), args.per_day, args.days, args.seed)
+    server = SandboxServer(twin.make_app(), port=args.port)
     async with server:
-        print(
-            f"Tencent sandbox at {server.url} with {len(sandbox.record_tasks)} record tasks "
-            f"and {len(sandbox.pull_tasks)} relay tasks"
-        )
-        print(f"  secret_id: {SECRET_ID}\n  secret_key: {SECRET_KEY}  (fake, sandbox only)")
+        print(f"{vendor.title} sandbox at {server.url} with {count} tasks")
+        for key, secret in kit.credentials.items():
+            print(f"  id: {key}\n  secret: {secret}  (fake, sandbox only)")
         await asyncio.Event().wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline.sandbox", description=__doc__)
+    parser.add_argument("vendor", nargs="?", choices=SANDBOXED, default=SANDBOXED[0])
     parser.add_argument("--port", type=int, default=8780)
-    parser.add_argument("--per-day", type=int, default=40, help="record tasks per day")
-    parser.add_argument("--relay-tasks", type=int, default=60, help="relay (pull-stream) tasks")
+    parser.add_argument("--per-day", type=int, default=40, help="tasks per day")
+    parser.add_argument("--days", type=int, default=90, help="days of tasks back from now")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of requests faulted")
     parser.add_argument("--seed", type=int, default=1)
     try:

@@ -1,16 +1,20 @@
-"""What a vendor module declares: its account settings, its client and its sources."""
+"""What a vendor module declares: its account settings, its client, its sources and its twin."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from pipeline.redaction import AccountRedaction
 from pipeline.source import Source, VendorClient
 from pipeline.urls import endpoint_problem
+
+if TYPE_CHECKING:
+    from pipeline.sandbox.twin import Twin
 
 PositiveRate = Annotated[float, Field(gt=0, description="requests per second")]
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -57,6 +61,38 @@ class AccountBase(BaseModel):
         ]
 
 
+class Change(NamedTuple):
+    """One change made at a twin, as the pipeline records it in task_history."""
+
+    task_id: str
+    old_status: str
+    new_status: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A vendor's twin and what runs it offline: its synthetic tasks and an account on it.
+
+    The demo, the benchmarks, `python -m pipeline.sandbox` and the tests use only these.
+    """
+
+    twin: Callable[..., Twin]
+    """The twin's class: keyword `credentials`, `clock`, `faults`, `rate_limits` and its own."""
+    credentials: Mapping[Any, str]
+    """The twin's fake credentials, id -> secret: nothing here reaches a real vendor."""
+    account: Callable[..., AccountBase]
+    """account(url, name, **settings): an account on the twin at `url` with its credentials."""
+    fill: Callable[[Any, int, int, int, int], int]
+    """fill(twin, now, per_day, days_back, seed): synthetic tasks in the twin; how many."""
+    stored: Callable[[Any, int], dict[str, list[str]]]
+    """Per API, the task ids a complete backfill at `now` stores from the twin."""
+    change: Callable[[Any, int], list[Change]]
+    """A day at the vendor: tasks stopped, paused, ended or deleted in the twin at `now`."""
+    fast_twin: Callable[..., Twin] | None = None
+    """The twin with its lists indexed, answering the same, for large benchmarks."""
+
+
 @dataclass(frozen=True)
 class Vendor:
     """One vendor: how its accounts are configured, how to talk to it, and its list APIs."""
@@ -67,6 +103,19 @@ class Vendor:
     sources: Mapping[str, Source]
     helper_apis: Mapping[str, float] = field(default_factory=dict)
     """APIs the sources call besides their own list API, with their documented rates."""
+    title: str = ""
+    """The vendor's name as people write it."""
+    sandbox_module: str = ""
+    """The module whose `SANDBOX` is the vendor's twin kit: imported only when asked for, so a
+    run against the real vendor never loads the twin (nor aiohttp's server)."""
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The vendor's twin and synthetic data (`Sandbox`), if it has one."""
+        if not self.sandbox_module:
+            return None
+        kit: Sandbox = importlib.import_module(self.sandbox_module).SANDBOX
+        return kit
 
     @property
     def rated_apis(self) -> list[str]:

@@ -8,7 +8,9 @@ from pipeline.vendors.tencent.record_tasks import RecordTasks
 
 VENDOR = Vendor(
     name="tencent",
+    title="Tencent",
     account_model=TencentAccount,
     make_client=TencentClient,
     sources={source.api: source for source in (RecordTasks(), PullStreamTasks())},
+    sandbox_module="pipeline.vendors.tencent.sandbox_kit",
 )

@@ -7,8 +7,10 @@ from pipeline.vendors.volcengine.pull_record_tasks import GET_API, PullRecordTas
 
 VENDOR = Vendor(
     name="volcengine",
+    title="Volcengine",
     account_model=VolcengineAccount,
     make_client=VolcengineClient,
     sources={source.api: source for source in (PullRecordTasks(),)},
     helper_apis={GET_API: 10.0},
+    sandbox_module="pipeline.vendors.volcengine.sandbox_kit",
 )

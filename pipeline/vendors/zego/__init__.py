@@ -7,7 +7,9 @@ from pipeline.vendors.zego.tasks import DescribeTasks
 
 VENDOR = Vendor(
     name="zego",
+    title="ZEGO",
     account_model=ZegoAccount,
     make_client=ZegoClient,
     sources={source.api: source for source in (DescribeTasks(),)},
+    sandbox_module="pipeline.vendors.zego.sandbox_kit",
 )

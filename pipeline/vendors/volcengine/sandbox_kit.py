@@ -1,0 +1,55 @@
+"""The Volcengine twin offline: its fake credentials, synthetic tasks, an account, changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr
+
+from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.volcengine.account import VolcengineAccount
+from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
+from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
+
+ACCESS_KEY_ID, SECRET_ACCESS_KEY = "AKLTdemo00000000000000000", "demo-volc-key"  # fake
+TASKS_PER_DAY = 15  # per record task a day: 600 beside the demo's 40 a day
+
+
+def account(url: str, name: str, **settings: Any) -> VolcengineAccount:
+    """An account on the twin at `url`."""
+    return VolcengineAccount(
+        name=name,
+        vendor="volcengine",
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SecretStr(SECRET_ACCESS_KEY),
+        endpoint=url,
+        **settings,
+    )
+
+
+def fill(twin: VolcengineSandbox, now: int, per_day: int, days_back: int, seed: int) -> int:
+    """Pull-record tasks around `now` (the generator decides their times)."""
+    twin.add_tasks(generate_pull_record_tasks(now, count=TASKS_PER_DAY * per_day, seed=seed))
+    return len(twin.tasks)
+
+
+def stored(twin: VolcengineSandbox, now: int) -> dict[str, list[str]]:
+    """The whole list: it has no window."""
+    return {"ListPullRecordTask": sorted(twin.tasks)}
+
+
+def change(twin: VolcengineSandbox, now: int) -> list[Change]:
+    """One task in force disabled."""
+    task_id = next(t for t, r in twin.tasks.items() if r["Status"] == "生效中")
+    twin.update_task(task_id, Status="停用")
+    return [Change(task_id, "running", "stopped")]
+
+
+SANDBOX = Sandbox(
+    twin=VolcengineSandbox,
+    credentials={ACCESS_KEY_ID: SECRET_ACCESS_KEY},
+    account=account,
+    fill=fill,
+    stored=stored,
+    change=change,
+)
