@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import xxhash
@@ -11,28 +10,9 @@ import xxhash
 from pipeline.ledger import Batch, Ledger, Read, content_hash, latest
 from pipeline.model import COMPARED_COLUMNS, Kind, Status, Task
 from pipeline.payloads import json_bytes
-from pipeline.periods import Period
+from tests.hourly_tasks import DAY, T0, task
 
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-DAY = Period(T0, T0 + timedelta(days=1))
 NEXT_DAY = T0 + timedelta(days=1, hours=1)  # a start time just outside DAY
-
-
-def task(n: int, **changes: object) -> Task:
-    """Task n starts n hours into DAY."""
-    base = Task(
-        task_id=f"task-{n}",
-        kind=Kind.RECORD,
-        status=Status.FINISHED,
-        vendor_status=None,
-        start_time=T0 + timedelta(hours=n),
-        end_time=T0 + timedelta(hours=n + 1),
-        raw={"TaskId": f"task-{n}", "Stopped": 0},
-        domain="d",
-        app="live",
-        stream=f"s{n}",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def stopped(n: int, **changes: object) -> Task:

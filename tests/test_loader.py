@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 
 from pipeline.db.loader import Loader
-from pipeline.model import Kind, LoadCounts, Rejection, SourceKey, Status, Task
+from pipeline.model import LoadCounts, Rejection, SourceKey, Status, Task
 from pipeline.periods import Period
+from tests.hourly_tasks import DAY, T0, task
 
 KEY = SourceKey("tencent", "acct", "DescribeRecordTask")
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-DAY = Period(T0, T0 + timedelta(days=1))
 NEXT_DAY = Period(T0 + timedelta(days=1), T0 + timedelta(days=2))
-
-
-def task(n: int, **changes: object) -> Task:
-    base = Task(
-        task_id=f"task-{n}",
-        kind=Kind.RECORD,
-        status=Status.FINISHED,
-        vendor_status=None,
-        start_time=T0 + timedelta(hours=n),
-        end_time=T0 + timedelta(hours=n + 1),
-        raw={"TaskId": f"task-{n}", "Stopped": 0},
-        domain="d",
-        app="live",
-        stream=f"s{n}",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 async def count(pool: asyncpg.Pool, table: str) -> int:

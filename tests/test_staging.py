@@ -8,38 +8,19 @@ window still open holds locked.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from pipeline.db.loader import Loader, WindowLoad
-from pipeline.model import Kind, SourceKey, Status, Task
+from pipeline.model import SourceKey, Status, Task
 from pipeline.periods import Period
+from tests.hourly_tasks import DAY, T0, task
 
 KEY = SourceKey("tencent", "acct", "DescribeRecordTask")
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-DAY = Period(T0, T0 + timedelta(days=1))
 NEXT_DAY = Period(T0 + timedelta(days=1), T0 + timedelta(days=2))
 SOON = T0 + timedelta(minutes=5)  # a re-read within the last_seen_at resolution
-
-
-def task(n: int, **changes: object) -> Task:
-    """Task n starts n hours into DAY (from 24 on, into NEXT_DAY)."""
-    base = Task(
-        task_id=f"task-{n}",
-        kind=Kind.RECORD,
-        status=Status.FINISHED,
-        vendor_status=None,
-        start_time=T0 + timedelta(hours=n),
-        end_time=T0 + timedelta(hours=n + 1),
-        raw={"TaskId": f"task-{n}", "Stopped": 0},
-        domain="d",
-        app="live",
-        stream=f"s{n}",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def stopped(n: int, **changes: object) -> Task:
