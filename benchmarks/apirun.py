@@ -15,7 +15,7 @@ from benchmarks.accounts import API_VENDOR, RATE_LIMITED, account, documented_ra
 from benchmarks.sandbox_process import RemoteFleet
 from pipeline.commands import FAR_FUTURE
 from pipeline.periods import Period
-from pipeline.plans import BackfillRequest, Request, SyncRequest
+from pipeline.planning.sources import BackfillRequest, Request, SyncRequest
 from pipeline.progress import SilentProgress
 from pipeline.runner import Selection, execute
 

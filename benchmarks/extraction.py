@@ -21,7 +21,7 @@ from benchmarks.database import scratch_pool
 from benchmarks.datasets import Dataset
 from benchmarks.incremental import IncrementalResult, incremental
 from benchmarks.sandbox_process import RemoteFleet
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 
 GROUP = "apis"
 # Longer than any vendor's reach (Tencent's 90 days): the planner clamps it, so the backfill

@@ -33,7 +33,7 @@ from pipeline.errors import ConfigError
 from pipeline.logs import configure_logging
 from pipeline.metrics import write_metrics
 from pipeline.periods import Period
-from pipeline.plans import BackfillRequest, Request, SyncRequest
+from pipeline.planning.sources import BackfillRequest, Request, SyncRequest
 from pipeline.progress import BarProgress, LogProgress, SilentProgress
 from pipeline.redaction import KEY_ENV
 from pipeline.runner import RunReport, Selection, execute, selected

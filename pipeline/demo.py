@@ -18,7 +18,7 @@ from pipeline.config import DatabaseSettings, RedactionSettings, RetrySettings, 
 from pipeline.db.sqlfiles import query
 from pipeline.logs import configure_logging
 from pipeline.periods import Period
-from pipeline.plans import BackfillRequest, Request, SyncRequest
+from pipeline.planning.sources import BackfillRequest, Request, SyncRequest
 from pipeline.runner import RunReport, Selection, execute
 from pipeline.sandbox.faults import FaultPlan
 from pipeline.vendors import VENDORS

@@ -27,13 +27,13 @@ from pipeline.errors import (
     WindowDeadline,
 )
 from pipeline.model import LoadCounts, Rejection, SourceKey, SourceResult, Task
-from pipeline.plans import Request, plan_source
+from pipeline.planning.sources import Request, plan_source
+from pipeline.planning.windows import Window
 from pipeline.progress import Progress
 from pipeline.records import bounded
 from pipeline.redaction import Redactor
 from pipeline.source import Record, Source
 from pipeline.transport import Transport
-from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

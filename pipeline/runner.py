@@ -19,7 +19,7 @@ from pipeline.errors import ConfigError
 from pipeline.jobs import Job, SourceRunner, utc_now
 from pipeline.model import SourceKey, SourceResult
 from pipeline.pacing import Pacer, StrictPacer
-from pipeline.plans import BackfillRequest, Request
+from pipeline.planning.sources import BackfillRequest, Request
 from pipeline.progress import Progress
 from pipeline.redaction import Redactor
 from pipeline.retry import RetryPolicy

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.model import Normalized
+from pipeline.planning.windows import Window, WindowRules
 from pipeline.redaction import Redaction
-from pipeline.windows import Window, WindowRules
 
 Record = dict[str, Any]
 

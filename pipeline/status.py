@@ -18,8 +18,8 @@ from pipeline.db import coverage
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceKey
 from pipeline.periods import Period
+from pipeline.planning.windows import WindowRules
 from pipeline.vendors import VENDORS
-from pipeline.windows import WindowRules
 
 RECENT_RUNS = 5
 WHOLE_ACCOUNT = "the whole account"

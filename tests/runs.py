@@ -9,7 +9,7 @@ import asyncpg
 from pipeline.commands import FAR_FUTURE
 from pipeline.config import Settings
 from pipeline.periods import Period
-from pipeline.plans import BackfillRequest, Request, SyncRequest
+from pipeline.planning.sources import BackfillRequest, Request, SyncRequest
 from pipeline.progress import SilentProgress
 from pipeline.runner import RunReport, Selection, execute
 from pipeline.vendors.tencent.record_tasks import RULES

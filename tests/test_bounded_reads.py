@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from pipeline.chains import PAGES_WITHOUT_NEWS
 from pipeline.config import ReadSettings, Settings
 from pipeline.model import SourceKey
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.status import show_status
 from pipeline.vendors.tencent.sandbox import TencentSandbox

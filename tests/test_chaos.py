@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from pipeline.config import HttpSettings, RedactionSettings, RetrySettings, Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import Sandbox

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.vendors import VENDORS
 from tests.conftest import fast_settings
 from tests.runs import backfill_all, run

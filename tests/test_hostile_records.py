@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.records import HEAD_BYTES, MAX_RAW_BYTES, MAX_TASK_ID_CHARS
 from pipeline.runner import RunReport
 from pipeline.sandbox.hostile import Hostile, RawJson, hostile_records, insert_records

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 from pipeline.config import Settings
 from pipeline.errors import ChainCut, PagingError, PartialListing
 from pipeline.listing import MAX_PAGES, ListPage, numbered_pages, page_count, scan_until_stable
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.source import Record
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.cli import run_cli
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.status import collect
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from pipeline.pacing import MARGIN_SECONDS, StrictPacer
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.ratelimit import RateLimiter
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
 from pipeline.vendors.zego.sandbox import RATE_LIMITED, ZegoSandbox

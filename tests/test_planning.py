@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pipeline.periods import Period, merge
-from pipeline.planning import Unfinished, plan_backfill, plan_sync, unsettle
+from pipeline.planning.decisions import Unfinished, plan_backfill, plan_sync, unsettle
+from pipeline.planning.windows import Window
 from pipeline.vendors.tencent.record_tasks import RULES
-from pipeline.windows import Window
 
 NOW = datetime.fromtimestamp(1_700_000_000, UTC)
 REACH = RULES.reach(NOW)

@@ -20,7 +20,7 @@ from pipeline.db.migrate import DATA_STEP, migrate
 from pipeline.db.staging import content_hash
 from pipeline.errors import ConfigError
 from pipeline.model import Task
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.redaction import PREFIX, AccountRedaction
 from pipeline.vendors.tencent.fakedata_pull import OPERATORS, generate_pull_tasks
 from pipeline.vendors.tencent.pull_tasks import PullStreamTasks

@@ -13,7 +13,7 @@ import pytest
 from pipeline.db.connect import create_pool
 from pipeline.db.schema import SEARCH_PATH
 from pipeline.db.sqlfiles import query
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox

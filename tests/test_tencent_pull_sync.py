@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox

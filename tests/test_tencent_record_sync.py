@@ -12,7 +12,7 @@ import pytest
 from pipeline.jobs import Job, SourceRunner
 from pipeline.model import SourceKey
 from pipeline.pacing import StrictPacer
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.progress import SilentProgress
 from pipeline.retry import RetryPolicy
 from pipeline.transport import Transport

@@ -18,13 +18,13 @@ from pipeline.errors import ChainCut, PagingError, RequestRejected
 from pipeline.model import Rejection, Status, Task
 from pipeline.pacing import StrictPacer
 from pipeline.periods import Period
+from pipeline.planning.windows import Window
 from pipeline.retry import RetryPolicy
 from pipeline.source import Record
 from pipeline.transport import Transport
 from pipeline.vendors.tencent.client import TencentClient
 from pipeline.vendors.tencent.record_tasks import TOKEN_RESTARTS, RecordTasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox
-from pipeline.windows import Window
 from tests.conftest import FAST_RATE, SECRET_ID, SECRET_KEY, tencent_account
 
 API = "DescribeRecordTask"

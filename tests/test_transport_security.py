@@ -21,7 +21,7 @@ from pipeline.db import runs
 from pipeline.errors import ConfigError, TransportError
 from pipeline.model import SourceKey
 from pipeline.pacing import StrictPacer
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.retry import RetryPolicy
 from pipeline.runner import tls_context
 from pipeline.sandbox.faults import FaultKind, FaultPlan

@@ -11,7 +11,7 @@ import asyncpg
 from structlog.testing import capture_logs
 
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.status import show_status
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.sandbox import TencentSandbox

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.volcengine.account import VolcengineAccount
 from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.periods import Period, merge
-from pipeline.planning import Unfinished, plan_backfill, plan_sync
+from pipeline.planning.decisions import Unfinished, plan_backfill, plan_sync
+from pipeline.planning.windows import Window, plan_windows, settled
 from pipeline.vendors.tencent.record_tasks import RULES
-from pipeline.windows import Window, plan_windows, settled
 
 NOW = datetime.fromtimestamp(1_700_000_000, UTC)
 PAST_ONLY = replace(RULES, horizon=timedelta(0))

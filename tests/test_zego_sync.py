@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from pipeline.config import Settings
-from pipeline.plans import SyncRequest
+from pipeline.planning.sources import SyncRequest
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
 from pipeline.vendors.zego.sandbox import ZegoSandbox

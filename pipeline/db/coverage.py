@@ -11,7 +11,7 @@ import asyncpg
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceKey
 from pipeline.periods import Period, subtract
-from pipeline.planning import Unfinished
+from pipeline.planning.decisions import Unfinished
 
 
 def _periods(rows: list[asyncpg.Record]) -> list[Period]:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from pipeline.errors import PagingError
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.planning.windows import Window
 from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
-from pipeline.windows import Window
 
 NO_SECRETS = Redaction()
 STATUSES = {"on": Status.RUNNING, "off": Status.STOPPED, "done": Status.FINISHED}

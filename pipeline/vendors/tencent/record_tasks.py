@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.chains import NewsCheck
 from pipeline.errors import PagingError, RequestRejected
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.planning.windows import Window, WindowRules
 from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import MAX_UNIX_SECONDS, validate
-from pipeline.windows import Window, WindowRules
 
 log = structlog.get_logger(__name__)
 

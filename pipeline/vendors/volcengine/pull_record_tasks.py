@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import PagingError, SourceError
 from pipeline.listing import ListPage, numbered_pages, page_count
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.planning.windows import Window
 from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import UtcTime, validate
-from pipeline.windows import Window
 
 log = structlog.get_logger(__name__)
 

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.errors import PagingError, PartialListing
 from pipeline.listing import ListPage, page_count, scan_until_stable
 from pipeline.model import Kind, Normalized, Rejection, Status, Task
+from pipeline.planning.windows import Window, WindowRules
 from pipeline.redaction import Redaction
 from pipeline.source import Caller, Record
 from pipeline.validation import MAX_UNIX_SECONDS, validate
-from pipeline.windows import Window, WindowRules
 
 # ZEGO answers for the last 3 days only (on its clock), in windows of at most 3 days, and
 # filters on recording start, so windows need no overlap beyond a millisecond for the bounds.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from pipeline.periods import Period, merge, subtract
-from pipeline.windows import Window, WindowRules, plan_windows
+from pipeline.planning.windows import Window, WindowRules, plan_windows
 
 # A task's start time, as the period a window must cover to list it again.
 START_POINT = timedelta(milliseconds=1)

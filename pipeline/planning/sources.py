@@ -12,8 +12,8 @@ import structlog
 from pipeline.db import coverage
 from pipeline.model import SourceKey
 from pipeline.periods import Period
-from pipeline.planning import Plan, Unfinished, plan_backfill, plan_sync
-from pipeline.windows import WHOLE_ACCOUNT, WindowRules
+from pipeline.planning.decisions import Plan, Unfinished, plan_backfill, plan_sync
+from pipeline.planning.windows import WHOLE_ACCOUNT, WindowRules
 
 log = structlog.get_logger(__name__)
 
