@@ -15,16 +15,16 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import API_VENDOR, APIS, documented_rate
+from benchmarks.accounts import API_VENDOR, APIS, KITS, documented_rate
 from benchmarks.apirun import ApiRun, backfill_since, measure_run
 from benchmarks.database import scratch_pool
-from benchmarks.datasets import Dataset
+from benchmarks.datasets import Dataset, Sizes, kit_sizes
 from benchmarks.incremental import IncrementalResult, incremental
 from benchmarks.sandbox_process import RemoteFleet
 from pipeline.planning.sources import SyncRequest
 
 GROUP = "apis"
-# Longer than any vendor's reach (Tencent's 90 days): the planner clamps it, so the backfill
+# Longer than any vendor's reach (the longest is 90 days): the planner clamps it, so the backfill
 # covers all a sync could want and a sync after it reads only what may have changed.
 WHOLE_REACH_DAYS = 91
 RAISED_RATE = 100_000.0
@@ -38,32 +38,17 @@ class ExtractionConfig:
     incremental: bool = True
     ceiling: bool = True
     apis: tuple[str, ...] = APIS
-    configured: tuple[tuple[str, float], ...] = (("DescribeRecordTask", 8.0),)
+    configured: tuple[tuple[str, float], ...] = tuple(
+        (api, rate) for kit in KITS.values() for api, rate in kit.bench_configured.items()
+    )
     """APIs backfilled again at a configured rate below the documented one (with `rate`)."""
-    # Each API needs 300 requests at least: 31,500 record tasks in pages of 100 (twin), 6,400
-    # relay tasks in pages of 20, 150,000 Volcengine tasks in pages of 500, 16,000 ZEGO tasks
-    # of the last 3 days in pages of 50.
-    record_per_day: int = 1_500
-    record_days_back: int = 14
-    record_days_ahead: int = 7
-    relay: int = 6_400
-    volcengine: int = 150_000
-    zego: int = 16_000
-    zego_overlong: int = 3
-    """Recordings past the 24 h a sync reads back: the extra pages they cost are shown."""
+    sizes: Sizes = field(default_factory=lambda: kit_sizes("full"))
+    """Per API, the settings of its kit's `bench_tasks`: each kit's full sizes need 300
+    requests at least per API."""
     raised_rate: float = RAISED_RATE
 
     def dataset(self, now: int) -> Dataset:
-        return Dataset(
-            now=now,
-            record_per_day=self.record_per_day,
-            record_days_back=self.record_days_back,
-            record_days_ahead=self.record_days_ahead,
-            relay=self.relay,
-            volcengine=self.volcengine,
-            zego=self.zego,
-            zego_overlong=self.zego_overlong,
-        )
+        return Dataset(now=now, sizes=self.sizes)
 
 
 @dataclass(slots=True)
@@ -81,12 +66,7 @@ class ExtractionResult:
         return {
             "config": asdict(self.config),
             "dataset": asdict(self.data),
-            "tasks": {
-                "DescribeRecordTask": self.data.record_tasks_count,
-                "DescribeLivePullStreamTasks": self.data.relay,
-                "ListPullRecordTask": self.data.volcengine,
-                "DescribeTasks": self.data.zego,
-            },
+            "tasks": {api: self.data.count(api) for api in self.data.sizes},
             "rate": [run.as_dict() for run in self.rate],
             "configured": [run.as_dict() for run in self.configured],
             "incremental": [item.as_dict() for item in self.incremental],

@@ -7,26 +7,12 @@ from typing import Any
 
 from benchmarks.apirun import ApiRun
 from benchmarks.datasets import Dataset
-from benchmarks.minimums import (
-    Minimum,
-    record_minimum,
-    relay_minimum,
-    volcengine_minimum,
-    zego_minimum,
-)
+from benchmarks.minimums import Minimum, minimum_of
 
 
 def minimum_for(api: str, data: Dataset, last_read: float, now: float) -> Minimum:
     """The fewest requests a sync of `api` at `now` needs after a complete read at `last_read`."""
-    if api == "DescribeRecordTask":
-        return record_minimum(data.record_tasks(), last_read, now, data.record_page_size)
-    if api == "DescribeLivePullStreamTasks":
-        return relay_minimum(data.relay)
-    if api == "ListPullRecordTask":
-        return volcengine_minimum(data.volcengine)
-    if api == "DescribeTasks":
-        return zego_minimum(data.zego_tasks(), last_read, now)
-    raise ValueError(f"no minimum known for {api}")
+    return minimum_of(api, data.tasks(api), last_read, now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,13 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import write_config
+from benchmarks.accounts import API_VENDOR, write_config
 from benchmarks.database import scratch_database
 from benchmarks.datasets import Dataset
 from benchmarks.sandbox_process import RemoteFleet
 
 API = "DescribeRecordTask"
+VENDOR = API_VENDOR[API]
 ROOT = Path(__file__).resolve().parent.parent
 RAISED_RATE = 100_000.0
 LOG_TAIL = 2_000
@@ -44,12 +45,9 @@ class MemoryConfig:
 
     def dataset(self, now: int, size: int) -> Dataset:
         per_day = math.ceil(size / (self.days_back + self.days_ahead))
-        return Dataset(
-            now=now,
-            record_per_day=per_day,
-            record_days_back=self.days_back,
-            record_days_ahead=self.days_ahead,
-        )
+        days = {"days_back": self.days_back, "days_ahead": self.days_ahead}
+        tasks = per_day * (self.days_back + self.days_ahead)
+        return Dataset(now=now, sizes={API: {"tasks": tasks, **days}})
 
 
 def group(size: int) -> str:
@@ -153,7 +151,7 @@ async def run_memory(
         folder = Path(scratch)
         for size in config.sizes:
             name = group(size)
-            twin = fleet.url(name, "tencent")
+            twin = fleet.url(name, VENDOR)
             path = write_config(folder / f"{name}.yaml", API, twin, RAISED_RATE)
             common = ["--config", str(path), "--log-format", "json"]
             since = datetime.fromtimestamp(now, UTC) - timedelta(days=config.days_back, hours=1)
@@ -161,11 +159,11 @@ async def run_memory(
             async with scratch_database(url, template) as database:
                 if floor is None:
                     floor = await run_pipeline(["migrate", *common], database, folder / "floor.log")
-                before, _ = await fleet.mark(name, "tencent")
+                before, _ = await fleet.mark(name, VENDOR)
                 process = await run_pipeline(backfill, database, folder / f"{name}.log")
-                requests = (await fleet.mark(name, "tencent"))[0] - before
+                requests = (await fleet.mark(name, VENDOR))[0] - before
                 records = await _count_tasks(database)
             data = config.dataset(now, size)
-            runs.append(MemoryRun(data.record_tasks_count, records, requests, process))
+            runs.append(MemoryRun(data.count(API), records, requests, process))
     assert floor is not None
     return MemoryResult(config, floor, runs)

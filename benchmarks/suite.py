@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.database import migrated_template, server_settings
-from benchmarks.datasets import Dataset
+from benchmarks.datasets import Dataset, kit_sizes
 from benchmarks.extraction import GROUP, ExtractionConfig, run_extraction
 from benchmarks.loader import run_loader_benchmark
 from benchmarks.loader_data import LoaderConfig
@@ -37,14 +37,7 @@ class Options:
 
 QUICK_LOADER = (LoaderConfig(rows=2_000, window_rows=500),)
 # Tiny accounts, still at the documented rates: a few requests per API.
-QUICK_EXTRACTION = ExtractionConfig(
-    record_per_day=150,
-    record_days_back=1,
-    record_days_ahead=1,
-    relay=60,
-    volcengine=1_200,
-    zego=200,
-)
+QUICK_EXTRACTION = ExtractionConfig(sizes=kit_sizes("quick"))
 QUICK_MEMORY = MemoryConfig(sizes=(1_000, 5_000))
 
 

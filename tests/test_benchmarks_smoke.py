@@ -19,22 +19,30 @@ from benchmarks.datasets import Dataset
 from benchmarks.extraction import ExtractionConfig
 from benchmarks.loader_data import LoaderConfig
 from benchmarks.memory import MemoryConfig
-from benchmarks.minimums import record_minimum, relay_minimum, zego_minimum
+from benchmarks.minimums import minimum_of
 from benchmarks.report import render, write_json
 from benchmarks.suite import Options, run_suite
-from benchmarks.twins import IndexedTencent, IndexedVolcengine, IndexedZego
 from pipeline.sandbox.log import Refusal
+from pipeline.vendors.tencent.fast_twin import IndexedTencent
 from pipeline.vendors.tencent.sandbox import TencentSandbox
+from pipeline.vendors.volcengine.fast_twin import IndexedVolcengine
 from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
+from pipeline.vendors.zego.fast_twin import IndexedZego
 from pipeline.vendors.zego.sandbox import ZegoSandbox
 
 TINY_LOADER = LoaderConfig(rows=500, window_rows=200, page_rows=50, change_every=10)
 # A few requests per API at the documented rates; the paths, not the pacing, are under test.
 TINY_EXTRACTION = ExtractionConfig(
-    record_per_day=60, record_days_back=1, record_days_ahead=1, relay=30, volcengine=600, zego=60
+    sizes={
+        "DescribeRecordTask": {"tasks": 120, "days_back": 1, "days_ahead": 1},
+        "DescribeLivePullStreamTasks": {"tasks": 30},
+        "ListPullRecordTask": {"tasks": 600},
+        "DescribeTasks": {"tasks": 60, "overlong": 3},
+    }
 )
 TINY_MEMORY = MemoryConfig(sizes=(200, 800))
 DAY = 86_400
+RECORDS = "DescribeRecordTask"
 
 
 async def test_the_runner_reports_sane_numbers_and_writes_parseable_json(
@@ -115,24 +123,21 @@ def _same(plain: Any, indexed: Any, handler: str, params: dict[str, Any]) -> Any
 
 @pytest.fixture
 def data() -> Dataset:
-    return Dataset(
-        now=int(time.time()),
-        record_per_day=40,
-        record_days_back=3,
-        record_days_ahead=7,
-        record_page_size=7,
-        relay=45,
-        volcengine=60,
-        zego=130,
-    )
+    sizes = {
+        "DescribeRecordTask": {"tasks": 400, "days_back": 3, "days_ahead": 7},
+        "DescribeLivePullStreamTasks": {"tasks": 45},
+        "ListPullRecordTask": {"tasks": 60},
+        "DescribeTasks": {"tasks": 130},
+    }
+    return Dataset(now=int(time.time()), sizes=sizes)
 
 
 def test_indexed_tencent_answers_as_the_twin(data: Dataset) -> None:
     plain = TencentSandbox(credentials={}, page_size=7)
     indexed = IndexedTencent(credentials={}, page_size=7)
     for twin in (plain, indexed):
-        twin.add_record_tasks(data.record_tasks())
-        twin.add_pull_tasks(data.relay_tasks())
+        twin.add_record_tasks(data.tasks("DescribeRecordTask"))
+        twin.add_pull_tasks(data.tasks("DescribeLivePullStreamTasks"))
     now, pages = data.now, 0
     for start, end in [(now - 3 * DAY, now + 4 * DAY), (now - DAY, now - 3600), (now, now + DAY)]:
         token = ""
@@ -160,7 +165,7 @@ def test_indexed_tencent_answers_as_the_twin(data: Dataset) -> None:
 def test_indexed_volcengine_and_zego_answer_as_the_twins(data: Dataset) -> None:
     plain, indexed = VolcengineSandbox(credentials={}), IndexedVolcengine(credentials={})
     for twin in (plain, indexed):
-        twin.add_tasks(data.volcengine_tasks())
+        twin.add_tasks(data.tasks("ListPullRecordTask"))
     for page in range(1, 5):
         _same(plain, indexed, "_list", {"PageNum": page, "PageSize": 25})
     for extra in ({"PageSize": 501}, {"App": "live"}, {"Vhost": ""}):
@@ -168,7 +173,7 @@ def test_indexed_volcengine_and_zego_answer_as_the_twins(data: Dataset) -> None:
 
     zego, indexed_zego = ZegoSandbox(credentials={}), IndexedZego(credentials={})
     for twin in (zego, indexed_zego):
-        twin.add_tasks(data.zego_tasks())
+        twin.add_tasks(data.tasks("DescribeTasks"))
     ms = data.now * 1000
     for status in (2, 3, 4):
         for page in range(4):
@@ -192,19 +197,19 @@ def test_record_minimum_splits_where_the_fewest_pages_are_needed() -> None:
     # now + 5 d, the first window would hold all 16 (4 pages) and the second none (1).
     tasks = [_task(now - DAY + i * 3600, 600) for i in range(8)]
     tasks += [_task(now + 3 * DAY + i * 60, 600) for i in range(8)]
-    assert record_minimum(tasks, now, now, page_size=4).requests == 4
+    assert minimum_of(RECORDS, tasks, now, now, page_size=4).requests == 4
     # Nothing there: still two windows, one request each.
-    assert record_minimum([], now, now, page_size=100).requests == 2
+    assert minimum_of(RECORDS, [], now, now, page_size=100).requests == 2
     # Settled tasks (begun before the last read - 24 h) are not read again.
     old = [_task(now - 3 * DAY, 600) for _ in range(50)]
-    assert record_minimum(old, now, now, page_size=4).requests == 2
+    assert minimum_of(RECORDS, old, now, now, page_size=4).requests == 2
 
 
 def test_list_minimums() -> None:
-    assert relay_minimum(41).requests == 3 + 1
+    assert minimum_of("DescribeLivePullStreamTasks", [{}] * 41, 0, 0).requests == 3 + 1
     tasks = [
         {"RecordBeginTimestamp": 1000 * (100 * DAY - i * 60), "Status": 3 if i % 3 else 2}
         for i in range(200)
     ]
     # 200 recordings a minute apart, all within the day: 67 recording + 133 ended.
-    assert zego_minimum(tasks, last_read=100 * DAY, now=100 * DAY).requests == 2 + 3
+    assert minimum_of("DescribeTasks", tasks, last_read=100 * DAY, now=100 * DAY).requests == 2 + 3

@@ -91,6 +91,20 @@ class Sandbox:
     """A day at the vendor: tasks stopped, paused, ended or deleted in the twin at `now`."""
     fast_twin: Callable[..., Twin] | None = None
     """The twin with its lists indexed, answering the same, for large benchmarks."""
+    bench_sizes: Mapping[str, Mapping[str, Mapping[str, int]]] = field(default_factory=dict)
+    """Per benchmark scale ("full", "quick"), per API, the settings of `bench_tasks` for it:
+    `tasks` (how many), and any of the vendor's own."""
+    bench_tasks: Callable[..., list[dict[str, Any]]] | None = None
+    """bench_tasks(api, now, seed, **settings): the API's synthetic tasks for a benchmark."""
+    bench_twin: Callable[[Mapping[Any, str], Mapping[str, list[dict[str, Any]]]], Twin] | None = (
+        None
+    )
+    """bench_twin(credentials, tasks): the `fast_twin` holding `tasks` (per API)."""
+    bench_configured: Mapping[str, float] = field(default_factory=dict)
+    """APIs the benchmark backfills again at a configured limit below the documented one."""
+    minimum: Callable[..., tuple[int, str]] | None = None
+    """minimum(api, tasks, last_read, now): the fewest requests a sync at `now` needs after a
+    complete read of `tasks` at `last_read`, nothing changed since; and the reasoning."""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.tencent import bench
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
 from pipeline.vendors.tencent.fakedata_pull import generate_pull_tasks
+from pipeline.vendors.tencent.fast_twin import IndexedTencent
 from pipeline.vendors.tencent.record_tasks import RULES
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 
@@ -78,4 +80,10 @@ SANDBOX = Sandbox(
     fill=fill,
     stored=stored,
     change=change,
+    fast_twin=IndexedTencent,
+    bench_sizes=bench.SIZES,
+    bench_tasks=bench.bench_tasks,
+    bench_twin=bench.bench_twin,
+    bench_configured=bench.CONFIGURED,
+    minimum=bench.minimum,
 )

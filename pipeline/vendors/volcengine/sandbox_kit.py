@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.volcengine import bench
 from pipeline.vendors.volcengine.account import VolcengineAccount
 from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
+from pipeline.vendors.volcengine.fast_twin import IndexedVolcengine
 from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
 
 ACCESS_KEY_ID, SECRET_ACCESS_KEY = "AKLTdemo00000000000000000", "demo-volc-key"  # fake
@@ -52,4 +54,9 @@ SANDBOX = Sandbox(
     fill=fill,
     stored=stored,
     change=change,
+    fast_twin=IndexedVolcengine,
+    bench_sizes=bench.SIZES,
+    bench_tasks=bench.bench_tasks,
+    bench_twin=bench.bench_twin,
+    minimum=bench.minimum,
 )

@@ -7,8 +7,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.zego import bench
 from pipeline.vendors.zego.account import ZegoAccount
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
+from pipeline.vendors.zego.fast_twin import IndexedZego
 from pipeline.vendors.zego.sandbox import ZegoSandbox
 
 APP_ID, SERVER_SECRET = 1000000001, "demo-zego-secret"  # fake
@@ -58,4 +60,9 @@ SANDBOX = Sandbox(
     fill=fill,
     stored=stored,
     change=change,
+    fast_twin=IndexedZego,
+    bench_sizes=bench.SIZES,
+    bench_tasks=bench.bench_tasks,
+    bench_twin=bench.bench_twin,
+    minimum=bench.minimum,
 )
