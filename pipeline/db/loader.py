@@ -142,13 +142,23 @@ class Loader:
 
         `scope` is the range of start times the window lists (None: the whole source).
         """
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(query("create_stage_tasks"))
-            load = WindowLoad(conn, key, scope, self._run_id)
-            try:
-                yield load
-            finally:
-                await load.close()
+        conn = await self._pool.acquire()
+        failed = True
+        try:
+            async with conn.transaction():
+                await conn.execute(query("create_stage_tasks"))
+                load = WindowLoad(conn, key, scope, self._run_id)
+                try:
+                    yield load
+                finally:
+                    await load.close()
+            failed = False
+        finally:
+            if failed:
+                # Its transaction is over whichever way; a connection that failed mid-window
+                # (its server gone, a statement cut short) is not reset for the next window.
+                conn.terminate()
+            await self._pool.release(conn)
 
     async def merge_parked(self, key: SourceKey) -> LoadCounts:
         """Merge the reads windows of the source parked (`pipeline.db.merging`): call it once
