@@ -70,6 +70,18 @@ class Change(NamedTuple):
     deleted: bool = False
 
 
+def twin_account(
+    model: type[AccountBase], vendor: str, **credentials: Any
+) -> Callable[..., AccountBase]:
+    """`Sandbox.account` for a twin: `model(url, name, **settings)` with the twin's fake
+    `credentials` (the account fields that differ from vendor to vendor)."""
+
+    def account(url: str, name: str, **settings: Any) -> AccountBase:
+        return model(name=name, vendor=vendor, endpoint=url, **credentials, **settings)
+
+    return account
+
+
 @dataclass(frozen=True)
 class Sandbox:
     """A vendor's twin and what runs it offline: its synthetic tasks and an account on it.

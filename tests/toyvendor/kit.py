@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.sandbox.log import Refusal
 from pipeline.sandbox.twin import Twin
-from pipeline.vendors.base import AccountBase, Change, Sandbox, Secret
+from pipeline.vendors.base import AccountBase, Change, Sandbox, Secret, twin_account
 
 TOKEN = "toy-token-1f2e3d"
 PAGE = 25
@@ -85,9 +85,7 @@ class ToySandbox(Twin):
         return {"items": items, "pages": max(1, math.ceil(len(ordered) / PAGE))}
 
 
-def account(url: str, name: str, **settings: Any) -> ToyAccount:
-    """An account on the twin at `url`."""
-    return ToyAccount(name=name, vendor="toy", token=SecretStr(TOKEN), endpoint=url, **settings)
+account = twin_account(ToyAccount, "toy", token=SecretStr(TOKEN))
 
 
 def fill(twin: ToySandbox, now: int, per_day: int, days_back: int, seed: int) -> int:

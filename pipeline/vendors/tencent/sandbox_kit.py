@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.base import Change, Sandbox, twin_account
 from pipeline.vendors.tencent import bench
 from pipeline.vendors.tencent.account import TencentAccount
 from pipeline.vendors.tencent.fakedata import generate_record_tasks
@@ -20,16 +20,9 @@ SECRET_ID, SECRET_KEY = "AKIDdemo0000000000000000000000000000", "demo-tencent-ke
 RELAY_PER_DAY = 3  # relay tasks per record task a day: 120 beside the demo's 40 a day
 
 
-def account(url: str, name: str, **settings: Any) -> TencentAccount:
-    """An account on the twin at `url`."""
-    return TencentAccount(
-        name=name,
-        vendor="tencent",
-        secret_id=SECRET_ID,
-        secret_key=SecretStr(SECRET_KEY),
-        endpoint=url,
-        **settings,
-    )
+account = twin_account(
+    TencentAccount, "tencent", secret_id=SECRET_ID, secret_key=SecretStr(SECRET_KEY)
+)
 
 
 def fill(twin: TencentSandbox, now: int, per_day: int, days_back: int, seed: int) -> int:

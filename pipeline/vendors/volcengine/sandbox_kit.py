@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import SecretStr
 
-from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.base import Change, Sandbox, twin_account
 from pipeline.vendors.volcengine import bench
 from pipeline.vendors.volcengine.account import VolcengineAccount
 from pipeline.vendors.volcengine.fakedata import generate_pull_record_tasks
@@ -17,16 +15,12 @@ ACCESS_KEY_ID, SECRET_ACCESS_KEY = "AKLTdemo00000000000000000", "demo-volc-key" 
 TASKS_PER_DAY = 15  # per record task a day: 600 beside the demo's 40 a day
 
 
-def account(url: str, name: str, **settings: Any) -> VolcengineAccount:
-    """An account on the twin at `url`."""
-    return VolcengineAccount(
-        name=name,
-        vendor="volcengine",
-        access_key_id=ACCESS_KEY_ID,
-        secret_access_key=SecretStr(SECRET_ACCESS_KEY),
-        endpoint=url,
-        **settings,
-    )
+account = twin_account(
+    VolcengineAccount,
+    "volcengine",
+    access_key_id=ACCESS_KEY_ID,
+    secret_access_key=SecretStr(SECRET_ACCESS_KEY),
+)
 
 
 def fill(twin: VolcengineSandbox, now: int, per_day: int, days_back: int, seed: int) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import SecretStr
 
-from pipeline.vendors.base import Change, Sandbox
+from pipeline.vendors.base import Change, Sandbox, twin_account
 from pipeline.vendors.zego import bench
 from pipeline.vendors.zego.account import ZegoAccount
 from pipeline.vendors.zego.fakedata import generate_zego_tasks
@@ -19,16 +17,7 @@ SERVED_DAYS = 3  # ZEGO lists recordings of the last 3 days
 PLANNER_MARGIN = 600  # seconds of those the planner leaves out
 
 
-def account(url: str, name: str, **settings: Any) -> ZegoAccount:
-    """An account on the twin at `url`."""
-    return ZegoAccount(
-        name=name,
-        vendor="zego",
-        app_id=APP_ID,
-        server_secret=SecretStr(SERVER_SECRET),
-        endpoint=url,
-        **settings,
-    )
+account = twin_account(ZegoAccount, "zego", app_id=APP_ID, server_secret=SecretStr(SERVER_SECRET))
 
 
 def fill(twin: ZegoSandbox, now: int, per_day: int, days_back: int, seed: int) -> int:
