@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from benchmarks.accounts import APIS
+from benchmarks.accounts import apis
 from benchmarks.database import admin_url
 from benchmarks.extraction import ExtractionConfig
 from benchmarks.loader_data import LoaderConfig
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     sizes = parser.add_argument_group("sizes")
     sizes.add_argument("--quick", action="store_true", help="tiny sizes, to check the runner")
-    sizes.add_argument("--api", action="append", choices=APIS, help="extraction: only this API")
+    sizes.add_argument("--api", action="append", choices=apis(), help="extraction: only this API")
     sizes.add_argument("--rows", type=int, nargs="+", help="loader rows (200000 1000000)")
     sizes.add_argument("--window-rows", type=int, help="rows per loader window (20,000)")
     sizes.add_argument("--page-rows", type=int, help="rows per staged page (100)")
@@ -78,7 +78,7 @@ def options_from(args: argparse.Namespace) -> Options:
         rate="rate" in wanted,
         ceiling="ceiling" in wanted,
         incremental="incremental" in wanted,
-        apis=tuple(args.api or APIS),
+        apis=tuple(args.api or apis()),
     )
     memory = QUICK_MEMORY if args.quick else MemoryConfig()
     if args.memory_tasks:

@@ -15,32 +15,55 @@ from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase, Sandbox
 
 REDACTION_KEY = "bench-redaction-key-5f6e7d8c"
-KITS: Mapping[str, Sandbox] = {
-    name: vendor.sandbox for name, vendor in VENDORS.items() if vendor.sandbox is not None
-}
-# Each twin's own fake credentials, known only to the twins in the sandbox child.
-TWIN_CREDENTIALS: Mapping[str, Mapping[Any, str]] = {
-    name: kit.credentials for name, kit in KITS.items()
-}
-API_VENDOR: Mapping[str, str] = {api: name for name in KITS for api in VENDORS[name].sources}
-APIS = tuple(API_VENDOR)
-# What each twin answers when its limiter refuses a request.
-RATE_LIMITED: Mapping[str, str] = {
-    name: str(kit.twin.envelope_faults[FaultKind.RATE_LIMIT][0])  # type: ignore[attr-defined]
-    for name, kit in KITS.items()
-}
+
+
+# Read from the registry at each call, so a vendor registered later (a test's) is measured too.
+def kits() -> dict[str, Sandbox]:
+    """Every registered vendor's twin kit, by vendor name."""
+    return {name: vendor.sandbox for name, vendor in VENDORS.items() if vendor.sandbox is not None}
+
+
+def twin_credentials() -> dict[str, Mapping[Any, str]]:
+    """Each twin's own fake credentials, known only to the twins in the sandbox child."""
+    return {name: kit.credentials for name, kit in kits().items()}
+
+
+def api_vendors() -> dict[str, str]:
+    """Every list API of a vendor with a twin kit, and its vendor's name."""
+    return {api: name for name in kits() for api in VENDORS[name].sources}
+
+
+def apis() -> tuple[str, ...]:
+    """Every list API the benchmarks can measure."""
+    return tuple(api_vendors())
+
+
+def vendor_of(api: str) -> str:
+    """The name of the vendor whose list API `api` is."""
+    return api_vendors()[api]
+
+
+def kit_of(api: str) -> Sandbox:
+    """The twin kit of the vendor whose list API `api` is."""
+    return kits()[vendor_of(api)]
+
+
+def rate_limited(vendor: str) -> str:
+    """What `vendor`'s twin answers when its limiter refuses a request."""
+    kit = kits()[vendor]
+    return str(kit.twin.envelope_faults[FaultKind.RATE_LIMIT][0])  # type: ignore[attr-defined]
 
 
 def documented_rate(api: str) -> float:
     """The vendor's documented requests per second for `api`."""
-    return VENDORS[API_VENDOR[api]].default_rate(api)
+    return VENDORS[vendor_of(api)].default_rate(api)
 
 
 def account(api: str, url: str, rate: float | None = None) -> AccountBase:
     """An account syncing `api` only, on the twin at `url`; `rate` None: the documented rate."""
-    vendor = API_VENDOR[api]
+    vendor = vendor_of(api)
     rates = {} if rate is None else {api: rate}
-    return KITS[vendor].account(url, f"bench-{vendor}", apis=[api], rate_limits=rates)
+    return kits()[vendor].account(url, f"bench-{vendor}", apis=[api], rate_limits=rates)
 
 
 def settings(*accounts: AccountBase) -> Settings:

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import API_VENDOR, RATE_LIMITED, account, documented_rate, settings
+from benchmarks.accounts import account, documented_rate, rate_limited, settings, vendor_of
 from benchmarks.sandbox_process import RemoteFleet
 from pipeline.commands import FAR_FUTURE
 from pipeline.periods import Period
@@ -126,7 +126,7 @@ async def measure_run(
     rate: float | None = None,
 ) -> ApiRun:
     """Run `request` for `api` against the twin of `group`; `rate` None: the documented rate."""
-    vendor = API_VENDOR[api]
+    vendor = vendor_of(api)
     if rate is None or rate <= documented_rate(api):
         # A fresh run's pacer knows nothing of the last run's requests: let them leave the
         # twin's sliding second first, as minutes do between scheduled runs.
@@ -162,7 +162,7 @@ async def measure_run(
         retries=source.retries,
         requests=len(hits),
         outcomes=dict(outcomes),
-        rate_limited=outcomes.get(RATE_LIMITED[vendor], 0),
+        rate_limited=outcomes.get(rate_limited(vendor), 0),
         peak_per_second=peak_in_any_second([h.at for h in hits]),
         started_at=started_at,
         ended_at=ended_at,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.accounts import API_VENDOR, KITS
+from benchmarks.accounts import kit_of, kits
 
 Tasks = list[dict[str, Any]]
 Sizes = Mapping[str, Mapping[str, int]]
@@ -24,7 +24,7 @@ def kit_sizes(scale: str) -> dict[str, dict[str, int]]:
     """Every API's settings at `scale` ("full", "quick"), from the vendors' kits."""
     return {
         api: dict(settings)
-        for kit in KITS.values()
+        for kit in kits().values()
         for api, settings in kit.bench_sizes.get(scale, {}).items()
     }
 
@@ -45,7 +45,7 @@ class Dataset:
         """The tasks of `api`, from its vendor kit's generator."""
         if not self.count(api):
             return []
-        generate = KITS[API_VENDOR[api]].bench_tasks
+        generate = kit_of(api).bench_tasks
         if generate is None:
             raise ValueError(f"no benchmark tasks for {api}")
         return generate(api, self.now, self.seed, **self.sizes[api])

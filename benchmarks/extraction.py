@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import API_VENDOR, APIS, KITS, documented_rate
+from benchmarks.accounts import apis, documented_rate, kits, vendor_of
 from benchmarks.apirun import ApiRun, backfill_since, measure_run
 from benchmarks.database import scratch_pool
 from benchmarks.datasets import Dataset, Sizes, kit_sizes
@@ -30,6 +30,12 @@ WHOLE_REACH_DAYS = 91
 RAISED_RATE = 100_000.0
 
 
+def _configured() -> tuple[tuple[str, float], ...]:
+    return tuple(
+        (api, rate) for kit in kits().values() for api, rate in kit.bench_configured.items()
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ExtractionConfig:
     """Which measurements to take, of which APIs, over how many tasks."""
@@ -37,10 +43,8 @@ class ExtractionConfig:
     rate: bool = True
     incremental: bool = True
     ceiling: bool = True
-    apis: tuple[str, ...] = APIS
-    configured: tuple[tuple[str, float], ...] = tuple(
-        (api, rate) for kit in KITS.values() for api, rate in kit.bench_configured.items()
-    )
+    apis: tuple[str, ...] = field(default_factory=apis)
+    configured: tuple[tuple[str, float], ...] = field(default_factory=_configured)
     """APIs backfilled again at a configured rate below the documented one (with `rate`)."""
     sizes: Sizes = field(default_factory=lambda: kit_sizes("full"))
     """Per API, the settings of its kit's `bench_tasks`: each kit's full sizes need 300
@@ -76,7 +80,7 @@ class ExtractionResult:
 
 async def _raise_limits(fleet: RemoteFleet, apis: tuple[str, ...], rate: float) -> None:
     for api in apis:
-        await fleet.set_rate(GROUP, API_VENDOR[api], api, rate)
+        await fleet.set_rate(GROUP, vendor_of(api), api, rate)
 
 
 async def _configured_runs(
@@ -87,10 +91,10 @@ async def _configured_runs(
     for api, rate in config.configured:
         if api not in config.apis:
             continue
-        await fleet.set_rate(GROUP, API_VENDOR[api], api, rate)
+        await fleet.set_rate(GROUP, vendor_of(api), api, rate)
         request = backfill_since(data.now, WHOLE_REACH_DAYS)
         runs.append(await measure_run(fleet, GROUP, pool, api, request, rate))
-        await fleet.set_rate(GROUP, API_VENDOR[api], api, documented_rate(api))
+        await fleet.set_rate(GROUP, vendor_of(api), api, documented_rate(api))
     return runs
 
 

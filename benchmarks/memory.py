@@ -23,13 +23,13 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import API_VENDOR, write_config
+from benchmarks.accounts import vendor_of, write_config
 from benchmarks.database import scratch_database
 from benchmarks.datasets import Dataset
 from benchmarks.sandbox_process import RemoteFleet
 
 API = "DescribeRecordTask"
-VENDOR = API_VENDOR[API]
+VENDOR = vendor_of(API)
 ROOT = Path(__file__).resolve().parent.parent
 RAISED_RATE = 100_000.0
 LOG_TAIL = 2_000

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.accounts import API_VENDOR, KITS
+from benchmarks.accounts import kit_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ def minimum_of(
 ) -> Minimum:
     """The fewest requests a sync of `api` at `now` needs after a complete read of `tasks` at
     `last_read`; `options` go to the vendor's rule (e.g. a page size other than the twin's)."""
-    rule = KITS[API_VENDOR[api]].minimum
+    rule = kit_of(api).minimum
     if rule is None:
         raise ValueError(f"no minimum known for {api}")
     return Minimum(*rule(api, tasks, last_read, now, **options))

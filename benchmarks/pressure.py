@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.accounts import TWIN_CREDENTIALS, account, settings
+from benchmarks.accounts import account, settings, twin_credentials
 from benchmarks.apirun import backfill_since
 from benchmarks.database import scratch_pool
 from pipeline.config import HttpSettings
@@ -128,7 +128,7 @@ async def _scenario(pool: asyncpg.Pool, scenario: str, config: PressureConfig) -
         config.fault_rate, FAULTS, seed=15, action=API, slow_seconds=config.stall_seconds
     )
     twin = TencentSandbox(
-        credentials=TWIN_CREDENTIALS["tencent"], faults=faults if stalls else None
+        credentials=twin_credentials()["tencent"], faults=faults if stalls else None
     )
     twin.add_record_tasks(
         generate_record_tasks(now, days_back=config.days_back, per_day=config.per_day)
@@ -142,7 +142,7 @@ async def _scenario(pool: asyncpg.Pool, scenario: str, config: PressureConfig) -
         async with AsyncExitStack() as stack:
             if share:
                 budget = (
-                    next(iter(TWIN_CREDENTIALS["tencent"])),
+                    next(iter(twin_credentials()["tencent"])),
                     "ap-guangzhou",
                 )  # Tencent's scope
                 await stack.enter_async_context(OtherClient(twin, API, budget, share))

@@ -18,13 +18,15 @@ import sys
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from benchmarks.accounts import TWIN_CREDENTIALS
+from benchmarks.accounts import twin_credentials
 from benchmarks.datasets import Dataset
 from benchmarks.twins import Twin, build_twins
+from pipeline.vendors import VENDORS
+from pipeline.vendors.base import Vendor
 
 # Generating a million tasks and indexing them takes the child a while.
 START_TIMEOUT = 900.0
@@ -46,6 +48,9 @@ class FleetSpec:
     groups: Mapping[str, Dataset]
     rates: Mapping[str, Mapping[str, float]]
     """Per group, action -> requests/s; an action not named keeps its documented rate."""
+    vendors: Mapping[str, Vendor] = field(default_factory=lambda: dict(VENDORS))
+    """The registry as the parent has it: the spawned child starts from the default one, and
+    a vendor registered since (a test's) must have its twin served too."""
 
 
 def _hits(twin: Twin, start: int) -> list[Hit]:
@@ -53,8 +58,10 @@ def _hits(twin: Twin, start: int) -> list[Hit]:
 
 
 async def _serve(spec: FleetSpec, conn: Connection) -> None:
+    VENDORS.update(spec.vendors)
+    credentials = twin_credentials()
     twins = {
-        name: build_twins(data, TWIN_CREDENTIALS, spec.rates.get(name))
+        name: build_twins(data, credentials, spec.rates.get(name))
         for name, data in spec.groups.items()
     }
     # Millions of long-lived task dicts: keep the collector from walking them on every pass.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from benchmarks.accounts import KITS
+from benchmarks.accounts import kits
 from benchmarks.datasets import Dataset
 from pipeline.sandbox.twin import Twin
 from pipeline.vendors import VENDORS
@@ -24,7 +24,7 @@ def build_twins(
     rate of the actions it names.
     """
     twins: dict[str, Twin] = {}
-    for vendor, kit in KITS.items():
+    for vendor, kit in kits().items():
         tasks = {api: data.tasks(api) for api in VENDORS[vendor].sources if data.count(api)}
         if tasks and kit.bench_twin is not None:
             twins[vendor] = kit.bench_twin(credentials[vendor], tasks)

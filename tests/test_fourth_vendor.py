@@ -1,5 +1,6 @@
 """A fourth vendor from outside `pipeline/` (tests/toyvendor), registered with one line, runs
-through the same paths as the real ones: the registry, a sync, and the chaos test's fixture."""
+through the same paths as the real ones: the registry, a sync, the chaos test's fixture and the
+benchmarks."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
+from benchmarks.extraction import ExtractionConfig
+from benchmarks.suite import Options, run_suite
 from pipeline.planning.sources import SyncRequest
 from pipeline.vendors import VENDORS
 from tests.conftest import fast_settings
 from tests.runs import backfill_all, run
+from tests.test_benchmarks_smoke import assert_extraction_is_sane
 from tests.test_chaos import (  # noqa: F401 - the chaos fixture and test, run with the toy too
     test_every_task_lands_once_and_history_matches_the_changes,
     vendors,
@@ -50,3 +54,12 @@ async def test_a_backfill_and_a_sync_keep_the_toy_list(pool: asyncpg.Pool, froze
     assert sorted(tuple(h) for h in history) == sorted(
         (c.task_id, c.old_status, c.new_status) for c in changes
     )
+
+
+async def test_the_benchmarks_measure_the_toy_list(pg_server: str) -> None:
+    extraction = ExtractionConfig(apis=("ListToys",), sizes={"ListToys": {"tasks": 120}})
+    result = await run_suite(Options(pg_server, (), extraction, memory=None))
+    assert_extraction_is_sane(result["extraction"], extraction)
+    assert result["extraction"]["configured"] == []  # no configured limit for the toy
+    [run] = result["extraction"]["rate"]
+    assert (run["records"], run["requests"]) == (120, 120 // 25 + 1)

@@ -15,9 +15,10 @@ from pipeline.sandbox.faults import FaultKind, FaultPlan
 from pipeline.sandbox.log import Refusal
 from pipeline.sandbox.twin import Twin
 from pipeline.vendors.base import AccountBase, Change, Sandbox, Secret, twin_account
+from tests.toyvendor import bench
+from tests.toyvendor.bench import PAGE
 
 TOKEN = "toy-token-1f2e3d"
-PAGE = 25
 
 
 class ToyAccount(AccountBase):
@@ -117,6 +118,13 @@ def change(twin: ToySandbox, now: int) -> list[Change]:
     ]
 
 
+def bench_twin(credentials: Mapping[Any, str], tasks: Mapping[str, list[dict[str, Any]]]) -> Twin:
+    """The twin holding `tasks` (per API)."""
+    twin = ToySandbox(credentials=credentials)
+    twin.tasks.update((task["id"], task) for task in tasks.get(bench.API, []))
+    return twin
+
+
 SANDBOX = Sandbox(
     twin=ToySandbox,
     credentials={"toy": TOKEN},
@@ -124,4 +132,9 @@ SANDBOX = Sandbox(
     fill=fill,
     stored=stored,
     change=change,
+    fast_twin=ToySandbox,  # small enough to need no index
+    bench_sizes=bench.SIZES,
+    bench_tasks=bench.bench_tasks,
+    bench_twin=bench_twin,
+    minimum=bench.minimum,
 )
