@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write the run's figures in the Prometheus text format (node exporter textfile)",
     )
+    runs.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only shard I of N (0 <= I < N): N workers with the same config split the sources "
+        "between them (default: $PIPELINE_SHARD, or $JOB_COMPLETION_INDEX of "
+        "$PIPELINE_SHARD_COUNT; else every source)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("migrate", parents=[common], help="apply the SQL under sql/, once each")

@@ -37,6 +37,7 @@ from pipeline.planning.sources import BackfillRequest, Request, SyncRequest
 from pipeline.progress import BarProgress, LogProgress, SilentProgress
 from pipeline.redaction import KEY_ENV
 from pipeline.runner import RunReport, Selection, execute, selected
+from pipeline.shards import Shard, resolve_shard
 
 log = structlog.get_logger(__name__)
 
@@ -121,8 +122,10 @@ async def migrate_command(args: argparse.Namespace) -> int:
 
 
 async def sync_command(args: argparse.Namespace) -> int:
+    shard = resolve_shard(args.shard, os.environ)
+    arguments = {"accounts": args.account} | sharded(shard)
     return await _run(
-        args, "sync", SyncRequest(), Selection(tuple(args.account)), {"accounts": args.account}
+        args, "sync", SyncRequest(), Selection(tuple(args.account), (), shard), arguments
     )
 
 
@@ -132,16 +135,21 @@ async def backfill_command(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--until {until.isoformat()} is not after --since {args.since.isoformat()}"
         )
+    shard = resolve_shard(args.shard, os.environ)
     arguments = {
         "since": args.since.isoformat(),
         "until": args.until.isoformat() if args.until else None,
         "accounts": sorted(args.account),
         "apis": sorted(args.api),
-    }
+    } | sharded(shard)
     request = BackfillRequest(Period(args.since, until), refetch=args.refetch)
-    return await _run(
-        args, "backfill", request, Selection(tuple(args.account), tuple(args.api)), arguments
-    )
+    selection = Selection(tuple(args.account), tuple(args.api), shard)
+    return await _run(args, "backfill", request, selection, arguments)
+
+
+def sharded(shard: Shard | None) -> dict[str, str]:
+    """The shard among a run's arguments: a retried worker resumes its own backfill only."""
+    return {"shard": str(shard)} if shard else {}
 
 
 async def _run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -118,6 +119,19 @@ class ReadSettings(_Section):
         return int(self.max_decoded_mb * 1_000_000)
 
 
+class ScheduleSettings(_Section):
+    """How often the scheduler runs `pipeline sync`: `status` calls a source overdue when no
+    worker has synced it for longer than that allows (a missing shard, a stopped CronJob)."""
+
+    sync_every_minutes: Annotated[float, Field(gt=0)] = 60
+    missed_runs_allowed: Annotated[int, Field(ge=0)] = 2
+    """Runs a source may miss before it is overdue (a slow or failed run, a restart)."""
+
+    @property
+    def overdue_after(self) -> timedelta:
+        return timedelta(minutes=self.sync_every_minutes * (self.missed_runs_allowed + 1))
+
+
 class RedactionSettings(_Section):
     """The key of the digests that stand in for vendor credentials in stored records (README,
     "Vendor credentials in records"); PIPELINE_REDACTION_KEY unless the file names another."""
@@ -160,6 +174,7 @@ class Settings(_Section):
     concurrency: ConcurrencySettings = Field(default_factory=ConcurrencySettings)
     reads: ReadSettings = Field(default_factory=ReadSettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     def secret_values(self) -> list[str]:
         """Every credential of every account and the database password, for log redaction."""
@@ -201,6 +216,7 @@ class DatabaseConfig(_Section):
     accounts: tuple[AccountName, ...] = ()
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     """For `migrate`'s scrub of stored records; nothing else reads it."""
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     def secret_values(self) -> list[str]:
         """The database password and the redaction key, for log redaction."""
@@ -253,11 +269,14 @@ def load_database_config(path: Path, environ: Mapping[str, str] | None = None) -
         "database": raw.get("database", {}),
         "accounts": [_named(item) for item in items] if isinstance(items, list) else [],
         "redaction": raw["redaction"],
+        "schedule": raw.get("schedule", {}),
     }
     data, problems = _expanded(picked, environ)
     _raise_if(path, problems)
     database, problems = _validate(DatabaseSettings, data["database"], {}, "database")
     redaction, errors = _validate(RedactionSettings, data["redaction"], {}, "redaction")
+    problems += errors
+    schedule, errors = _validate(ScheduleSettings, data["schedule"], {}, "schedule")
     problems += errors
     accounts = []
     for index, item in enumerate(data["accounts"]):
@@ -267,7 +286,9 @@ def load_database_config(path: Path, environ: Mapping[str, str] | None = None) -
     _raise_if(path, problems)
     if environ.get(DATABASE_URL_ENV):
         database = DatabaseSettings(dsn=environ[DATABASE_URL_ENV])
-    return DatabaseConfig(database=database, accounts=tuple(accounts), redaction=redaction)
+    return DatabaseConfig(
+        database=database, accounts=tuple(accounts), redaction=redaction, schedule=schedule
+    )
 
 
 def _named(item: Any) -> Any:

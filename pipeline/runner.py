@@ -23,6 +23,7 @@ from pipeline.planning.sources import BackfillRequest, Request
 from pipeline.progress import Progress
 from pipeline.redaction import Redactor
 from pipeline.retry import RetryPolicy
+from pipeline.shards import Shard
 from pipeline.transport import Transport
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase
@@ -36,6 +37,8 @@ class Selection:
 
     accounts: tuple[str, ...] = ()
     apis: tuple[str, ...] = ()
+    shard: Shard | None = None
+    """This worker's share of the sources (None: all of them)."""
 
 
 @dataclass(slots=True)
@@ -70,7 +73,13 @@ def selected(settings: Settings, selection: Selection) -> list[tuple[AccountBase
         if api not in known_apis:
             known = ", ".join(sorted(known_apis))
             raise ConfigError(f"--api {api}: not an API of the selected accounts ({known})")
-    return [(a, api) for a, api in pairs if not selection.apis or api in selection.apis]
+    shard = selection.shard
+    return [
+        (a, api)
+        for a, api in pairs
+        if (not selection.apis or api in selection.apis)
+        and (shard is None or shard.owns(a.vendor, a.name, api))
+    ]
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
@@ -105,8 +114,10 @@ async def execute(
             if resume is not None:
                 log.info("backfill.resuming", unfinished_run_started_at=resume.isoformat())
                 request = BackfillRequest(request.period, resume_from=resume)
-        await runs.start_run(conn, run_id, command, arguments, utc_now(clock))
+        await runs.start_run(conn, run_id, command, arguments, utc_now(clock), selection.shard)
     log.info("run.started", command=command, sources=len(pairs), **arguments)
+    if not pairs:
+        log.warning("run.empty", reason="no source is selected (or in this shard)")
     report = RunReport(run_id, "running")
     try:
         report.sources = await _run_sources(

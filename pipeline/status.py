@@ -1,7 +1,10 @@
-"""`pipeline status`: per source its last success, coverage, gaps, rejects and retention risk.
+"""`pipeline status`: per source its last success, last sync and the shard that ran it,
+coverage, gaps, rejects, retention risk and whether it is overdue.
 
-Exits 1 while a gap exists, data is at risk or a source's last run of it failed, so a monitor
-can alert on it.
+Every worker records its runs in the one database, so this is the view of a whole round, whatever
+shard synced each source. Exits 1 while a gap exists, data is at risk, a source is overdue (no
+worker synced it for longer than the schedule allows: a missing shard) or a source's last run of
+it failed, so a monitor can alert on it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from pipeline.config import DatabaseConfig, Settings, selected_apis
+from pipeline.config import DatabaseConfig, ScheduleSettings, Settings, selected_apis
 from pipeline.db import coverage
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceKey
@@ -35,6 +38,10 @@ class SourceStatus:
     account: str
     api: str
     last_success: datetime | None = None
+    last_sync: datetime | None = None
+    """When a sync of it last succeeded, by any worker."""
+    synced_by: str | None = None
+    """The shard of that sync's worker ("1/4"), or "every source" (an unsharded run)."""
     last_failure: datetime | None = None
     last_error: str | None = None
     complete: list[Period | str] = field(default_factory=list)
@@ -43,6 +50,7 @@ class SourceStatus:
     """Tasks last seen unfinished when they fell out of reach: their ends are lost."""
     rejected: int = 0
     at_risk: str | None = None
+    overdue: str | None = None
 
     @property
     def failing(self) -> bool:
@@ -52,7 +60,13 @@ class SourceStatus:
 
     @property
     def healthy(self) -> bool:
-        return not self.gaps and not self.unfinished and self.at_risk is None and not self.failing
+        return (
+            not self.gaps
+            and not self.unfinished
+            and self.at_risk is None
+            and self.overdue is None
+            and not self.failing
+        )
 
 
 def retention_risk(
@@ -71,6 +85,24 @@ def retention_risk(
         f"last success {_age(now - last_success)} ago: tasks that started since then {verb} out "
         f"of the vendor's {_age(rules.reach_back)} reach from {_when(deadline)}; run a sync now"
     )
+
+
+def overdue(schedule: ScheduleSettings, last_sync: datetime | None, now: datetime) -> str | None:
+    """Why no worker's sync of this source is as recent as the schedule promises, or None."""
+    allowed = schedule.overdue_after
+    if last_sync is None:
+        return "never synced by any worker: is a shard or schedule missing?"
+    if now - last_sync <= allowed:
+        return None
+    return (
+        f"no worker synced it for {_age(now - last_sync)}; the schedule allows {_age(allowed)} "
+        f"(sync every {schedule.sync_every_minutes:g} min, {schedule.missed_runs_allowed} missed): "
+        "is a shard or schedule missing?"
+    )
+
+
+def _shard(index: int | None, count: int | None) -> str:
+    return "every source" if count is None else f"shard {index}/{count}"
 
 
 def _age(span: timedelta) -> str:
@@ -104,6 +136,7 @@ async def collect(
 ) -> list[SourceStatus]:
     """The status of every source the database or the config knows of (by account name: no
     credential is needed)."""
+    schedule = settings.schedule if settings else ScheduleSettings()
     async with pool.acquire() as conn:
         found = await conn.fetch(query("status_sources"))
         rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
@@ -112,6 +145,9 @@ async def collect(
             status = SourceStatus(key.vendor, key.account, key.api)
             if (row := rows.get(key)) is not None:
                 status.last_success, status.last_failure = row["last_success"], row["last_failure"]
+                status.last_sync = row["last_sync"]
+                if status.last_sync is not None:
+                    status.synced_by = _shard(row["shard_index"], row["shard_count"])
                 if row["error_code"]:
                     status.last_error = f"{row['error_code']}: {row['error_message']}"
                 status.rejected = row["rejected"]
@@ -120,6 +156,7 @@ async def collect(
             status.unfinished = await coverage.unfinished_gaps(conn, key)
             status.gaps = await coverage.recorded_gaps(conn, key, kind="unfetched")
             status.at_risk = retention_risk(_rules(key), status.last_success, now)
+            status.overdue = overdue(schedule, status.last_sync, now)
             result.append(status)
         return result
 
@@ -133,6 +170,8 @@ def render_table(sources: list[SourceStatus], runs: list[dict[str, Any]]) -> str
     for s in sources:
         lines.append(f"{s.vendor} / {s.account} / {s.api}  [{'ok' if s.healthy else 'ATTENTION'}]")
         lines.append(f"  last success  {_when(s.last_success)}")
+        synced = f"  by {s.synced_by}" if s.synced_by else ""
+        lines.append(f"  last sync     {_when(s.last_sync)}{synced}")
         if s.last_error:
             lines.append(f"  last failure  {_when(s.last_failure)}  {s.last_error}")
         lines.append(f"  complete      {', '.join(map(str, s.complete)) or 'nothing yet'}")
@@ -141,10 +180,13 @@ def render_table(sources: list[SourceStatus], runs: list[dict[str, Any]]) -> str
         lines.append(f"  rejected      {s.rejected}")
         if s.at_risk:
             lines.append(f"  AT RISK       {s.at_risk}")
+        if s.overdue:
+            lines.append(f"  OVERDUE       {s.overdue}")
     lines += ["", "recent runs"]
     for r in runs:
         lines.append(
             f"  {_when(r['started_at'])}  {r['command']:<9} {r['outcome']:<12} {r['run_id']}"
+            f"  {_shard(r['shard_index'], r['shard_count'])}"
         )
     return "\n".join(lines)
 

@@ -81,7 +81,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     message = error_of(write(tmp_path, ACCOUNT + "acounts: []\n"))
     assert message == (
         f"{tmp_path / 'config.yaml'}: acounts: unknown key; "
-        "expected one of database, accounts, http, retry, concurrency, reads, redaction"
+        "expected one of database, accounts, http, retry, concurrency, reads, redaction, schedule"
     )
 
 

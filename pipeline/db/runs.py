@@ -11,14 +11,22 @@ import asyncpg
 
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceResult
+from pipeline.shards import Shard
 from pipeline.urls import scrub
 
 
 async def start_run(
-    conn: asyncpg.Connection, run_id: UUID, command: str, arguments: dict[str, Any], at: datetime
+    conn: asyncpg.Connection,
+    run_id: UUID,
+    command: str,
+    arguments: dict[str, Any],
+    at: datetime,
+    shard: Shard | None = None,
 ) -> None:
+    """Record a run as started, with the shard its worker serves (None: every source)."""
+    index, count = (shard.index, shard.count) if shard else (None, None)
     await conn.execute(
-        query("start_run"), run_id, command, json.dumps(arguments, sort_keys=True), at
+        query("start_run"), run_id, command, json.dumps(arguments, sort_keys=True), at, index, count
     )
 
 

@@ -1,6 +1,8 @@
 -- name: start_run
--- $1 run id, $2 command, $3 arguments (json), $4 started at.
-INSERT INTO sync_runs (run_id, command, arguments, started_at) VALUES ($1, $2, $3::jsonb, $4);
+-- $1 run id, $2 command, $3 arguments (json), $4 started at, $5 $6 shard index and count (null:
+-- the run served every source).
+INSERT INTO sync_runs (run_id, command, arguments, started_at, shard_index, shard_count)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6);
 
 -- name: finish_run
 -- $1 run id, $2 outcome, $3 counts (json), $4 error, $5 ended at.
