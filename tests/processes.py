@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from pipeline.vendors.base import AccountBase
 
 
 def tencent_config(tmp_path: Path, url: str, secret_id: str, rate: float, extra: str = "") -> Path:
@@ -38,3 +45,18 @@ async def start(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Proc
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+def write_config(path: Path, accounts: Sequence[AccountBase], **sections: Any) -> Path:
+    """A config.yaml of `accounts` with their secrets inline (fake ones, for twins) and the
+    other `sections` as given; JSON is YAML. The redaction key and the database come from the
+    environment."""
+    items = []
+    for account in accounts:
+        item = account.model_dump(mode="json", exclude_defaults=True)
+        item |= {
+            k: v.get_secret_value() for k, v in vars(account).items() if isinstance(v, SecretStr)
+        }
+        items.append(item)
+    path.write_text(json.dumps({"accounts": items, **sections}, indent=2), "utf-8")
+    return path

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from pipeline.config import DatabaseConfig, ScheduleSettings
 from pipeline.status import retention_risk, show_status
 from pipeline.vendors.zego.tasks import RULES as ZEGO
 
@@ -24,15 +25,23 @@ async def a_run(
     ended: datetime,
     outcome: str = "succeeded",
     error_code: str | None = None,
+    *,
+    command: str = "sync",
+    shard: tuple[int, int] | None = None,
 ) -> None:
-    """One run of the ZEGO source `acct` that ended at `ended` with `outcome`."""
+    """One run of the ZEGO source `acct` that ended at `ended` with `outcome`, by the worker
+    of `shard` (index, count; None: an unsharded run)."""
     run_id = uuid.uuid4()
+    index, count = shard or (None, None)
     await pool.execute(
-        "INSERT INTO sync_runs (run_id, command, started_at, ended_at, outcome)"
-        " VALUES ($1, 'sync', $2, $2, $3)",
+        "INSERT INTO sync_runs (run_id, command, started_at, ended_at, outcome, shard_index,"
+        " shard_count) VALUES ($1, $4, $2, $2, $3, $5, $6)",
         run_id,
         ended,
         outcome,
+        command,
+        index,
+        count,
     )
     await pool.execute(
         "INSERT INTO sync_run_sources"
@@ -140,6 +149,46 @@ async def test_status_shows_rejected_records_which_alone_do_not_exit_1(
     assert "rejected      1" in table
 
 
+async def test_status_shows_which_worker_last_synced_a_source(
+    pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await a_run(pool, NOW - timedelta(hours=2), shard=(0, 2))
+    await a_run(pool, NOW - timedelta(hours=1), shard=(1, 2))
+    code, table = await status_of(pool, capsys)
+    assert code == 0
+    assert "last sync     2026-11-21 11:00 UTC  by shard 1/2" in table
+
+
+async def test_a_source_no_worker_synced_within_the_schedule_is_overdue_and_exits_1(
+    pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The default schedule: a sync every hour, two of them missed at most.
+    await a_run(pool, NOW - timedelta(hours=3, minutes=30), shard=(1, 2))
+    code, table = await status_of(pool, capsys)
+    assert code == 1
+    assert "by shard 1/2" in table
+    assert "OVERDUE       no worker synced it for 3.5 hours; the schedule allows 3.0 hours" in table
+
+
+async def test_the_schedule_in_the_config_sets_when_a_source_is_overdue(
+    pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await a_run(pool, NOW - timedelta(hours=3, minutes=30))
+    daily = DatabaseConfig(schedule=ScheduleSettings(sync_every_minutes=120, missed_runs_allowed=1))
+    assert await show_status(pool, daily, as_json=False, now=NOW) == 0
+    assert "OVERDUE" not in capsys.readouterr().out
+
+
+async def test_a_backfill_is_not_a_sync_and_leaves_the_source_overdue(
+    pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await a_run(pool, RECENTLY, command="backfill")
+    code, table = await status_of(pool, capsys)
+    assert code == 1
+    assert "last sync     never" in table
+    assert "OVERDUE       never synced by any worker" in table
+
+
 async def a_gap_only(pool: asyncpg.Pool) -> None:
     await a_run(pool, RECENTLY)
     await a_gap(pool)
@@ -159,6 +208,10 @@ async def a_failure_only(pool: asyncpg.Pool) -> None:
     await a_run(pool, NOW - timedelta(hours=1), "failed", "AuthFailure")
 
 
+async def overdue_only(pool: asyncpg.Pool) -> None:
+    await a_run(pool, NOW - timedelta(hours=4))
+
+
 # Each condition set up alone, the field of `status --json` that shows it, and what it holds.
 TROUBLE = {
     "gap": (
@@ -169,6 +222,7 @@ TROUBLE = {
     "lost end": (a_lost_end_only, "unfinished", "task task-0042 was last seen running"),
     "at risk": (at_risk_only, "at_risk", "last success 2.5 days ago"),
     "last run failed": (a_failure_only, "last_error", "AuthFailure: the vendor said no"),
+    "overdue": (overdue_only, "overdue", "no worker synced it for 4.0 hours"),
 }
 
 
