@@ -120,15 +120,18 @@ def _rules(key: SourceKey) -> WindowRules | None:
     return source.rules if source else None
 
 
-def _keys(
-    rows: dict[SourceKey, Any], settings: Settings | DatabaseConfig | None
-) -> list[SourceKey]:
-    keys = list(rows)
-    for account in settings.accounts if settings else ():
-        for api in selected_apis(account):
-            if (key := SourceKey(account.vendor, account.name, api)) not in rows:
-                keys.append(key)
-    return keys
+def _configured(settings: Settings | DatabaseConfig | None) -> list[SourceKey]:
+    return [
+        SourceKey(account.vendor, account.name, api)
+        for account in (settings.accounts if settings else ())
+        for api in selected_apis(account)
+    ]
+
+
+def _scheduled(key: SourceKey, configured: list[SourceKey]) -> bool:
+    """Whether some worker should be syncing `key`: a source the config names, or any source
+    when status runs without accounts (a source removed from the config is not overdue)."""
+    return not configured or key in configured
 
 
 async def collect(
@@ -141,7 +144,8 @@ async def collect(
         found = await conn.fetch(query("status_sources"))
         rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
         result = []
-        for key in _keys(rows, settings):
+        configured = _configured(settings)
+        for key in [*rows, *(k for k in configured if k not in rows)]:
             status = SourceStatus(key.vendor, key.account, key.api)
             if (row := rows.get(key)) is not None:
                 status.last_success, status.last_failure = row["last_success"], row["last_failure"]
@@ -156,7 +160,8 @@ async def collect(
             status.unfinished = await coverage.unfinished_gaps(conn, key)
             status.gaps = await coverage.recorded_gaps(conn, key, kind="unfetched")
             status.at_risk = retention_risk(_rules(key), status.last_success, now)
-            status.overdue = overdue(schedule, status.last_sync, now)
+            if _scheduled(key, configured):
+                status.overdue = overdue(schedule, status.last_sync, now)
             result.append(status)
         return result
 

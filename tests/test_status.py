@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from pipeline.config import DatabaseConfig, ScheduleSettings
+from pipeline.config import AccountName, DatabaseConfig, ScheduleSettings
 from pipeline.status import retention_risk, show_status
 from pipeline.vendors.zego.tasks import RULES as ZEGO
 
@@ -187,6 +187,18 @@ async def test_a_backfill_is_not_a_sync_and_leaves_the_source_overdue(
     assert code == 1
     assert "last sync     never" in table
     assert "OVERDUE       never synced by any worker" in table
+
+
+async def test_a_source_the_config_no_longer_names_is_not_overdue(
+    pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await a_run(pool, NOW - timedelta(days=1))  # account `acct`, since taken out of the config
+    config = DatabaseConfig(accounts=(AccountName(name="zego-new", vendor="zego"),))
+    code = await show_status(pool, config, as_json=True, now=NOW)
+    shown = {s["account"]: s for s in json.loads(capsys.readouterr().out)["sources"]}
+    assert shown["acct"]["overdue"] is None  # nobody is meant to sync it any more
+    assert "never synced" in shown["zego-new"]["overdue"]
+    assert code == 1
 
 
 async def a_gap_only(pool: asyncpg.Pool) -> None:
