@@ -68,14 +68,21 @@ def write_metrics(path: Path, command: str, report: RunReport, finished_at: floa
     for result in report.sources:
         if result.outcome == "succeeded" and result.ended_at is not None:
             last_success.labels(*_labels(result)).set(result.ended_at.timestamp())
+    # Workers of several shards on one machine write one file each: the shard tells their runs
+    # apart (empty, hence absent in Prometheus, for a run of every source).
+    shard = str(report.shard) if report.shard else ""
     Gauge(
         f"pipeline_{command}_run_finished_timestamp_seconds",
         "Unix time the run ended",
+        ["shard"],
         registry=registry,
-    ).set(finished_at)
+    ).labels(shard).set(finished_at)
     Gauge(
-        f"pipeline_{command}_run_succeeded", "1 if every source succeeded", registry=registry
-    ).set(float(report.outcome == "succeeded"))
+        f"pipeline_{command}_run_succeeded",
+        "1 if every source succeeded",
+        ["shard"],
+        registry=registry,
+    ).labels(shard).set(float(report.outcome == "succeeded"))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_to_textfile(str(path), registry)
 

@@ -48,6 +48,7 @@ class RunReport:
     run_id: UUID
     outcome: str
     sources: list[SourceResult] = field(default_factory=list)
+    shard: Shard | None = None
 
     @property
     def exit_code(self) -> int:
@@ -118,7 +119,7 @@ async def execute(
     log.info("run.started", command=command, sources=len(pairs), **arguments)
     if not pairs:
         log.warning("run.empty", reason="no source is selected (or in this shard)")
-    report = RunReport(run_id, "running")
+    report = RunReport(run_id, "running", shard=selection.shard)
     try:
         report.sources = await _run_sources(
             settings, pool, run_id, pairs, request, progress, clock, stop or asyncio.Event()

@@ -191,7 +191,7 @@ async def test_the_metrics_file_is_replaced_whole_never_written_in_place(
         assert await run_cli(argv) == 0
         assert before.read() == "# the last run's figures\n"
         assert metrics.stat().st_ino != os.fstat(before.fileno()).st_ino
-    assert "pipeline_sync_run_succeeded 1.0" in metrics.read_text()
+    assert 'pipeline_sync_run_succeeded{shard=""} 1.0' in metrics.read_text()
     assert [p.name for p in metrics.parent.iterdir()] == ["pipeline.prom"]
 
 

@@ -7,13 +7,17 @@ import dataclasses
 import os
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pipeline.cli import run_cli
 from pipeline.errors import ConfigError
+from pipeline.metrics import write_metrics
+from pipeline.runner import RunReport
 from pipeline.shards import Shard, parse_shard, resolve_shard, shard_of, unit_of
 from pipeline.vendors import VENDORS
 from tests.toyvendor import VENDOR as TOY
@@ -165,3 +169,13 @@ async def test_a_bad_shard_stops_the_command_with_exit_2(
     # No config file exists here: the shard is checked first, before anything is read or sent.
     assert await run_cli([*command, "--shard", "3/3", "--config", "/nonexistent.yaml"]) == 2
     assert "--shard 3/3: the index must be from 0 to 2" in capsys.readouterr().err
+
+
+def test_each_workers_metrics_file_names_its_shard(tmp_path: Path) -> None:
+    # Two workers on one machine write two files for one collector: their runs must differ.
+    for shard in (Shard(0, 2), Shard(1, 2)):
+        report = RunReport(uuid.uuid4(), "succeeded", shard=shard)
+        write_metrics(tmp_path / f"{shard.index}.prom", "sync", report, 1_700_000_000)
+    texts = [(tmp_path / f"{i}.prom").read_text() for i in (0, 1)]
+    assert 'pipeline_sync_run_succeeded{shard="0/2"} 1.0' in texts[0]
+    assert 'pipeline_sync_run_finished_timestamp_seconds{shard="1/2"} 1.7e+09' in texts[1]
