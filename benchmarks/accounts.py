@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +72,24 @@ def settings(*accounts: AccountBase) -> Settings:
     return Settings(accounts=accounts, retry=RetrySettings(), redaction=redaction)
 
 
-def write_config(path: Path, api: str, url: str, rate: float | None) -> Path:
-    """A config.yaml (JSON is YAML) for `pipeline` run as a command; the DSN comes from the env."""
-    configured = account(api, url, rate)
+def config_item(configured: AccountBase) -> dict[str, Any]:
+    """`configured` as config.yaml holds it, its secrets inline: they are the twins' fake ones."""
     item = configured.model_dump(mode="json", exclude_defaults=True)
     for name, value in vars(configured).items():
         if isinstance(value, SecretStr):
             item[name] = value.get_secret_value()
-    config = {"accounts": [item], "redaction": {"key": REDACTION_KEY}}
+    return item
+
+
+def write_accounts_config(path: Path, accounts: Sequence[AccountBase]) -> Path:
+    """A config.yaml (JSON is YAML) of `accounts` for `pipeline` run as a command; the DSN comes
+    from the env."""
+    items = [config_item(configured) for configured in accounts]
+    config = {"accounts": items, "redaction": {"key": REDACTION_KEY}}
     path.write_text(json.dumps(config, indent=2), "utf-8")
     return path
+
+
+def write_config(path: Path, api: str, url: str, rate: float | None) -> Path:
+    """A config.yaml of the one account syncing `api` on the twin at `url`."""
+    return write_accounts_config(path, [account(api, url, rate)])

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,15 +21,14 @@ from typing import Any
 import asyncpg
 
 from benchmarks.accounts import vendor_of, write_config
+from benchmarks.children import ProcessRun, log_tail, pipeline_env, spawn_pipeline, wait_for
 from benchmarks.database import scratch_database
 from benchmarks.datasets import Dataset
 from benchmarks.sandbox_process import RemoteFleet
 
 API = "DescribeRecordTask"
 VENDOR = vendor_of(API)
-ROOT = Path(__file__).resolve().parent.parent
 RAISED_RATE = 100_000.0
-LOG_TAIL = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +49,6 @@ class MemoryConfig:
 def group(size: int) -> str:
     """The sandbox child's name for the twin holding an account of `size` tasks."""
     return f"memory-{size}"
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessRun:
-    """One `pipeline` command in a child process, as the kernel accounted for it."""
-
-    command: str
-    exit_code: int
-    wall_seconds: float
-    cpu_seconds: float
-    peak_rss_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,40 +80,12 @@ class MemoryResult:
         return {**asdict(self), "ratios": self.ratios()}
 
 
-def _spawn_and_wait(argv: list[str], env: dict[str, str], log: Path, peak: Path) -> ProcessRun:
-    """Run `argv` with its output in `log`, its peak RSS written to `peak` (blocking)."""
-    start = time.perf_counter()
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        pid = os.posix_spawn(
-            argv[0],
-            argv,
-            env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, fd, 1), (os.POSIX_SPAWN_DUP2, fd, 2)],
-        )
-    finally:
-        os.close(fd)
-    _, status, usage = os.wait4(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return ProcessRun(
-        command=" ".join(argv[4:6]),
-        exit_code=code,
-        wall_seconds=time.perf_counter() - start,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_bytes=int(peak.read_text("ascii")) if code == 0 else 0,
-    )
-
-
 async def run_pipeline(args: list[str], database: str, log: Path) -> ProcessRun:
     """`python -m pipeline ARGS` on `database`; raises with its output's end if it failed."""
-    # The checkout first on the path, so the child finds `benchmarks` from any directory.
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PIPELINE_DATABASE_URL": database, "PYTHONPATH": path}
-    peak = log.with_suffix(".peak")
-    argv = [sys.executable, "-m", "benchmarks.peak_rss", str(peak), "pipeline", *args]
-    run = await asyncio.to_thread(_spawn_and_wait, argv, env, log, peak)
+    child = spawn_pipeline(args, pipeline_env(database), log)
+    run, _ = await asyncio.to_thread(wait_for, child)
     if run.exit_code != 0:
-        tail = (await asyncio.to_thread(log.read_text, "utf-8", errors="replace"))[-LOG_TAIL:]
+        tail = await asyncio.to_thread(log_tail, log)
         raise RuntimeError(f"{' '.join(args)} exited with {run.exit_code}:\n{tail}")
     return run
 

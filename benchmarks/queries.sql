@@ -43,3 +43,16 @@ SELECT pg_backend_pid() AS pid,
 -- name: wal_since
 -- The backend serving this connection and the WAL bytes written since $1 (a pg_lsn as text).
 SELECT pg_backend_pid() AS pid, pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn) AS wal_bytes;
+
+-- name: scale_sources
+-- Every source of the runs of one command ($1) in a scale round, with the shard its worker
+-- served (null: the worker served every source).
+SELECT r.shard_index, r.shard_count, s.vendor, s.account, s.api, s.outcome, s.tasks_seen,
+       s.error_code, s.error_message
+FROM pipeline.sync_run_sources s JOIN pipeline.sync_runs r USING (run_id)
+WHERE r.command = $1
+ORDER BY s.account, s.api;
+
+-- name: scale_stored
+-- The tasks stored per account and API.
+SELECT account, api, count(*) AS tasks FROM pipeline.tasks GROUP BY account, api;
