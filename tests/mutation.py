@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / ".mutation"
-COPIED = ("pipeline", "sql", "tests", "config.yaml", "README.md")
+COPIED = ("pipeline", "sql", "tests", "deploy", "config.yaml", "README.md")
 GOAL = 0.90
 
 
@@ -54,7 +54,7 @@ def mutmut_section(target: Target) -> str:
             "[tool.mutmut]",
             'source_paths = ["pipeline"]',
             f"only_mutate = {json.dumps(list(target.modules))}",
-            'also_copy = ["sql", "config.yaml", "README.md"]',
+            'also_copy = ["sql", "deploy", "config.yaml", "README.md"]',
             f"pytest_add_cli_args_test_selection = {json.dumps(list(target.tests))}",
             "",
         ]
