@@ -199,8 +199,6 @@ def render_table(sources: list[SourceStatus], runs: list[dict[str, Any]]) -> str
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, Period):
-        return {"start": value.start.isoformat(), "end": value.end.isoformat()}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -80,7 +80,8 @@ async def round_of_two_shards(pool: asyncpg.Pool) -> None:
     await a_run(pool, RUN_IDS[0], NOW - timedelta(days=1), [ZEGO_SOURCE], command="backfill")
     await a_run(pool, RUN_IDS[1], NOW - timedelta(hours=2), [VOLC_SOURCE], shard=(1, 2))
     await a_run(pool, RUN_IDS[2], NOW - timedelta(hours=1), [ZEGO_SOURCE], shard=(0, 2))
-    await covered(pool, ZEGO_SOURCE, NOW - timedelta(days=3), NOW)
+    await covered(pool, ZEGO_SOURCE, NOW - timedelta(days=3), NOW - timedelta(days=2))
+    await covered(pool, ZEGO_SOURCE, NOW - timedelta(days=1), NOW)
     await covered(pool, VOLC_SOURCE, None, None)
 
 
@@ -94,7 +95,7 @@ volcengine / volc-a / ListPullRecordTask  [ok]
 zego / zego-a / DescribeTasks  [ok]
   last success  2026-11-21 11:00 UTC
   last sync     2026-11-21 11:00 UTC  by shard 0/2
-  complete      [2026-11-18T12:00:00+00:00, 2026-11-21T12:00:00+00:00)
+  complete      {zego_a_complete}
   gaps          none
   rejected      0
 zego / zego-b / DescribeTasks  [ATTENTION]
@@ -110,7 +111,10 @@ recent runs
   2026-11-21 11:00 UTC  sync      succeeded    00000000-0000-0000-0000-000000000003  shard 0/2
   2026-11-21 10:00 UTC  sync      succeeded    00000000-0000-0000-0000-000000000002  shard 1/2
   2026-11-20 12:00 UTC  backfill  succeeded    00000000-0000-0000-0000-000000000001  every source
-"""
+""".format(
+    zego_a_complete="[2026-11-18T12:00:00+00:00, 2026-11-19T12:00:00+00:00), "
+    "[2026-11-20T12:00:00+00:00, 2026-11-21T12:00:00+00:00)"
+)
 
 
 @pytest.mark.usefixtures("round_of_two_shards")
@@ -132,7 +136,8 @@ async def test_the_json_is_the_table_for_machines(
     assert shown["generated_at"] == "2026-11-21T12:00:00+00:00"
     zego_a = next(s for s in shown["sources"] if s["account"] == "zego-a")
     assert zego_a["complete"] == [
-        {"start": "2026-11-18T12:00:00+00:00", "end": "2026-11-21T12:00:00+00:00"}
+        {"start": "2026-11-18T12:00:00+00:00", "end": "2026-11-19T12:00:00+00:00"},
+        {"start": "2026-11-20T12:00:00+00:00", "end": "2026-11-21T12:00:00+00:00"},
     ]
     assert (zego_a["synced_by"], zego_a["last_sync"]) == ("shard 0/2", "2026-11-21T11:00:00+00:00")
     assert zego_a["healthy"] is True and zego_a["overdue"] is None
@@ -162,6 +167,23 @@ async def test_a_source_of_a_vendor_no_longer_known_is_still_shown(
     await a_run(pool, RUN_IDS[0], NOW - timedelta(hours=1), [("gone", "old", "ListOld")])
     assert await show_status(pool, None, as_json=False, now=NOW) == 0
     assert "gone / old / ListOld  [ok]" in capsys.readouterr().out
+
+
+async def test_every_gap_is_listed(pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    await a_run(pool, RUN_IDS[0], NOW - timedelta(hours=1), [ZEGO_SOURCE])
+    for days in (6, 4):
+        await pool.execute(
+            "INSERT INTO coverage_gaps (vendor, account, api, period, detected_at, reason)"
+            " VALUES ($1, $2, $3, tstzrange($4, $5), $5, 'fell out of reach')",
+            *ZEGO_SOURCE,
+            NOW - timedelta(days=days),
+            NOW - timedelta(days=days - 1),
+        )
+    assert await show_status(pool, None, as_json=False, now=NOW) == 1
+    assert (
+        "  gaps          [2026-11-15T12:00:00+00:00, 2026-11-16T12:00:00+00:00), "
+        "[2026-11-17T12:00:00+00:00, 2026-11-18T12:00:00+00:00)\n"
+    ) in capsys.readouterr().out
 
 
 async def test_a_lost_end_is_not_shown_among_the_unfetched_gaps(
