@@ -1,7 +1,8 @@
 """`python -m benchmarks`: run the selected measurements, print the table, save it as JSON.
 
 With no part named, every part runs: rate efficiency, pipeline ceiling, incremental cost (the
-extraction parts, against the twins in a child process), memory, and the loader.
+extraction parts, against the twins in a child process), memory, and the loader. Shared quota
+(--pressure) and scale (--scale) run only when named.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from benchmarks.loader_data import LoaderConfig
 from benchmarks.memory import MemoryConfig
 from benchmarks.pressure import QUICK_PRESSURE, PressureConfig, render_pressure
 from benchmarks.report import render, write_json
-from benchmarks.suite import QUICK_EXTRACTION, QUICK_LOADER, QUICK_MEMORY, Options, run_suite
+from benchmarks.scale import ScaleConfig
+from benchmarks.suite import (
+    QUICK_EXTRACTION,
+    QUICK_LOADER,
+    QUICK_MEMORY,
+    QUICK_SCALE,
+    Options,
+    run_suite,
+)
 from pipeline.runtime import tune_collector
 
 RESULTS = Path(__file__).parent / "results"
@@ -45,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="shared quota and stalls (only when named; about a minute)",
     )
+    parts.add_argument(
+        "--scale",
+        action="store_true",
+        help="40 accounts split between 1, 2 and 4 `pipeline` workers by shard (only when "
+        "named; about 2 minutes)",
+    )
     sizes = parser.add_argument_group("sizes")
     sizes.add_argument("--quick", action="store_true", help="tiny sizes, to check the runner")
     sizes.add_argument("--api", action="append", choices=apis(), help="extraction: only this API")
@@ -52,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sizes.add_argument("--window-rows", type=int, help="rows per loader window (20,000)")
     sizes.add_argument("--page-rows", type=int, help="rows per staged page (100)")
     sizes.add_argument("--memory-tasks", type=int, nargs="+", help="account sizes (100000 1000000)")
+    sizes.add_argument("--accounts-per-api", type=int, help="scale: accounts per API (10)")
+    sizes.add_argument("--workers", type=int, nargs="+", help="scale: worker counts (1 2 4)")
     parser.add_argument("--json", type=Path, help="also write the JSON result here")
     parser.add_argument(
         "--database-url",
@@ -69,10 +86,19 @@ def _loaders(args: argparse.Namespace) -> tuple[LoaderConfig, ...]:
     return tuple(replace(base, rows=n) for n in rows)
 
 
+def _scale(args: argparse.Namespace) -> ScaleConfig | None:
+    if not args.scale:
+        return None
+    config = QUICK_SCALE if args.quick else ScaleConfig()
+    workers = tuple(args.workers) if args.workers else None
+    sizes = {"accounts_per_api": args.accounts_per_api, "workers": workers}
+    return replace(config, **{k: v for k, v in sizes.items() if v is not None})
+
+
 def options_from(args: argparse.Namespace) -> Options:
     """The parts to run and their sizes, from the command line."""
     named = {part for part in PARTS if getattr(args, part)}
-    wanted = named or (set() if args.pressure else set(PARTS))
+    wanted = named or (set() if args.pressure or args.scale else set(PARTS))
     extraction = replace(
         QUICK_EXTRACTION if args.quick else ExtractionConfig(),
         rate="rate" in wanted,
@@ -89,6 +115,7 @@ def options_from(args: argparse.Namespace) -> Options:
         extraction=extraction if wanted & {"rate", "ceiling", "incremental"} else None,
         memory=memory if "memory" in wanted else None,
         pressure=(QUICK_PRESSURE if args.quick else PressureConfig()) if args.pressure else None,
+        scale=_scale(args),
     )
 
 

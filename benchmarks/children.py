@@ -54,6 +54,7 @@ def spawn_pipeline(args: list[str], env: dict[str, str], log: Path) -> Child:
     """Start `python -m pipeline ARGS` with its output in `log`; does not wait."""
     argv = [sys.executable, "-m", "benchmarks.peak_rss", str(log.with_suffix(".peak"))]
     argv += ["pipeline", *args]
+    log.with_suffix(".peak").unlink(missing_ok=True)  # a killed child writes none: none stale
     started = time.perf_counter()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -73,7 +74,8 @@ def wait_for(child: Child) -> tuple[ProcessRun, float]:
     _, status, usage = os.wait4(child.pid, 0)
     ended = time.perf_counter()
     code = os.waitstatus_to_exitcode(status)
-    peak = int(child.peak_file.read_text("ascii")) if code == 0 else 0
+    # A worker that failed still wrote its peak on the way out; one killed did not.
+    peak = int(child.peak_file.read_text("ascii")) if child.peak_file.exists() else 0
     run = ProcessRun(
         command=child.command,
         exit_code=code,
@@ -87,3 +89,11 @@ def wait_for(child: Child) -> tuple[ProcessRun, float]:
 def log_tail(log: Path) -> str:
     """The end of a child's output, to show why it failed."""
     return log.read_text("utf-8", errors="replace")[-LOG_TAIL:]
+
+
+def last_failure(log: Path) -> str:
+    """The line of a child's output that says why it failed (the last that says so), else its
+    last line."""
+    lines = [line for line in log_tail(log).splitlines() if line.strip()]
+    failed = [line for line in lines if "failed" in line]
+    return (failed or lines or ["(no output)"])[-1]

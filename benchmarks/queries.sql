@@ -31,7 +31,8 @@ SELECT version(),
        current_setting('work_mem') AS work_mem,
        current_setting('max_wal_size') AS max_wal_size,
        current_setting('synchronous_commit') AS synchronous_commit,
-       current_setting('fsync') AS fsync;
+       current_setting('fsync') AS fsync,
+       current_setting('max_connections') AS max_connections;
 
 -- name: server_mark
 -- The backend serving this connection, whether the server is on this machine, and its WAL
@@ -56,3 +57,9 @@ ORDER BY s.account, s.api;
 -- name: scale_stored
 -- The tasks stored per account and API.
 SELECT account, api, count(*) AS tasks FROM pipeline.tasks GROUP BY account, api;
+
+-- name: client_connections
+-- Client connections now: to database $1, and to the whole server (this one included).
+SELECT count(*) FILTER (WHERE datname = $1) AS database, count(*) AS server
+FROM pg_stat_activity
+WHERE backend_type = 'client backend';

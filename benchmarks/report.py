@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import tables
+from benchmarks.scale_tables import scale_lines
 
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -87,7 +88,9 @@ def render(result: dict[str, Any]) -> str:
     for loader in result.get("loader") or []:
         lines += [*tables.loader_lines(loader), ""]
     if result.get("memory"):
-        lines += tables.memory_lines(result["memory"])
+        lines += [*tables.memory_lines(result["memory"]), ""]
+    if result.get("scale"):
+        lines += scale_lines(result["scale"])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -22,6 +22,8 @@ from benchmarks.memory import RAISED_RATE, MemoryConfig, group, run_memory
 from benchmarks.pressure import PressureConfig, run_pressure
 from benchmarks.report import machine
 from benchmarks.sandbox_process import FleetSpec, remote_fleet
+from benchmarks.scale import ScaleConfig, run_scale
+from benchmarks.scale_accounts import fleet_groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +35,15 @@ class Options:
     extraction: ExtractionConfig | None = field(default_factory=ExtractionConfig)
     memory: MemoryConfig | None = field(default_factory=MemoryConfig)
     pressure: PressureConfig | None = None
+    scale: ScaleConfig | None = None
 
 
 QUICK_LOADER = (LoaderConfig(rows=2_000, window_rows=500),)
 # Tiny accounts, still at the documented rates: a few requests per API.
 QUICK_EXTRACTION = ExtractionConfig(sizes=kit_sizes("quick"))
 QUICK_MEMORY = MemoryConfig(sizes=(1_000, 5_000))
+# The quick sizes themselves: about a second of requests for the slowest account.
+QUICK_SCALE = ScaleConfig(growth=1.0)
 
 
 def fleet_spec(options: Options, now: int) -> FleetSpec:
@@ -51,6 +56,8 @@ def fleet_spec(options: Options, now: int) -> FleetSpec:
         for size in options.memory.sizes:
             groups[group(size)] = options.memory.dataset(now, size)
             rates[group(size)] = {MEMORY_API: RAISED_RATE}
+    if options.scale is not None:
+        groups |= fleet_groups(options.scale.accounts(now))
     return FleetSpec(groups, rates)
 
 
@@ -64,6 +71,9 @@ async def _sandbox_parts(url: str, template: str, options: Options, now: int) ->
         if options.memory is not None:
             measured = await run_memory(url, template, fleet, options.memory, now)
             results["memory"] = measured.as_dict()
+        if options.scale is not None:
+            scaled = await run_scale(url, template, fleet, options.scale, now)
+            results["scale"] = scaled.as_dict()
     return results
 
 
@@ -76,10 +86,11 @@ async def run_suite(options: Options) -> dict[str, Any]:
         "machine": machine(await server_settings(url)),
         "extraction": None,
         "memory": None,
+        "scale": None,
         "loader": [],
     }
     async with migrated_template(url) as template:
-        if options.extraction is not None or options.memory is not None:
+        if any(part is not None for part in (options.extraction, options.memory, options.scale)):
             result |= await _sandbox_parts(url, template, options, int(time.time()))
         if options.pressure is not None:
             result["pressure"] = await run_pressure(url, template, options.pressure)
