@@ -194,8 +194,11 @@ async def run_with_settings(
 
 
 def pool_size(settings: Settings, sources: int) -> int:
-    """Each source holds its lock, its windows in flight, and one for planning and saving."""
-    return min(sources * (settings.concurrency.windows_per_source + 2) + 2, 60)
+    """A connection per window in flight, one per source for planning and saving, one for every
+    source's lock and one spare; never more than `database.pool_size`. No source holds one
+    connection while it waits for another, so a smaller pool makes windows wait, never hang."""
+    wanted = sources * (settings.concurrency.windows_per_source + 1) + 2
+    return min(wanted, settings.database.pool_size)
 
 
 @contextmanager

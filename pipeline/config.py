@@ -45,6 +45,9 @@ class DatabaseSettings(_Section):
 
     dsn: SecretStr | None = None
     embedded: bool = False
+    pool_size: Annotated[int, Field(ge=3)] = 60
+    """The most connections one process opens: N workers on one server open up to N times it,
+    which its max_connections must allow. Fewer than a run's windows make windows wait."""
 
     @field_validator("dsn", mode="before")
     @classmethod

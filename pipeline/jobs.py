@@ -15,7 +15,7 @@ import structlog
 from pipeline.config import ReadSettings
 from pipeline.db import runs
 from pipeline.db.loader import Loader, WindowLoad
-from pipeline.db.locks import Holder, source_lock
+from pipeline.db.locks import Holder, SourceLocks
 from pipeline.errors import (
     ChainCut,
     DatabaseError,
@@ -83,6 +83,7 @@ class SourceRunner:
     ) -> None:
         self._pool = pool
         self._loader = Loader(pool, run_id)
+        self._locks = SourceLocks(pool, run_id)
         self._run_id = run_id
         self._clock = clock
         self._concurrency = concurrency
@@ -95,7 +96,7 @@ class SourceRunner:
         result = SourceResult(job.key, started_at=utc_now(self._clock))
         with structlog.contextvars.bound_contextvars(account=job.key.account, api=job.key.api):
             try:
-                async with source_lock(self._pool, job.key, self._run_id) as holder:
+                async with self._locks.hold(job.key) as holder:
                     if holder is None:
                         await self._plan_and_fetch(job, request, result)
                     else:
