@@ -81,11 +81,15 @@ def config_item(configured: AccountBase) -> dict[str, Any]:
     return item
 
 
-def write_accounts_config(path: Path, accounts: Sequence[AccountBase]) -> Path:
+def write_accounts_config(
+    path: Path, accounts: Sequence[AccountBase], pool_size: int | None = None
+) -> Path:
     """A config.yaml (JSON is YAML) of `accounts` for `pipeline` run as a command; the DSN comes
-    from the env."""
+    from the env; `pool_size` caps each process's connections (None: the default)."""
     items = [config_item(configured) for configured in accounts]
-    config = {"accounts": items, "redaction": {"key": REDACTION_KEY}}
+    config: dict[str, Any] = {"accounts": items, "redaction": {"key": REDACTION_KEY}}
+    if pool_size is not None:
+        config["database"] = {"pool_size": pool_size}
     path.write_text(json.dumps(config, indent=2), "utf-8")
     return path
 

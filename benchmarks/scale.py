@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.accounts import apis, settings
+from benchmarks.accounts import apis
 from benchmarks.children import ProcessRun
 from benchmarks.database import scratch_database, server_settings
 from benchmarks.datasets import Sizes, kit_sizes
@@ -34,12 +34,12 @@ from benchmarks.scale_accounts import (
 from benchmarks.scale_projection import Projection
 from benchmarks.scale_round import Bench, Round, run_round
 from benchmarks.server_load import local_postmaster
-from pipeline.commands import pool_size
-from pipeline.vendors.base import AccountBase
+from pipeline.config import DatabaseSettings
 
 RAISED_RATE = 100_000.0
-LOOPBACK = "http://127.0.0.1:9"
-SOURCES_SEARCHED = 10_000
+DEFAULT_POOL = DatabaseSettings().pool_size
+CONNECTION_RESERVE = 10
+"""Connections of the server left to others (psql, the benchmark's own) when workers share it."""
 NOISE_CPU_SECONDS = 0.001
 """A per-account cost lost in the noise of the floor counts as this much."""
 
@@ -81,7 +81,6 @@ class ScaleResult:
     documented: list[Round]
     sync: Round
     raised: list[Round]
-    sources_per_worker_cap: int
     max_connections: int
 
     def projection(self) -> Projection:
@@ -102,7 +101,8 @@ class ScaleResult:
             cpu_per_1000_records=1000
             * (raised.cpu_seconds - len(raised.workers) * floor)
             / max(raised.records, 1),
-            sources_per_worker_cap=self.sources_per_worker_cap,
+            pool_size=DEFAULT_POOL,
+            connection_reserve=CONNECTION_RESERVE,
             max_connections=self.max_connections,
             accounts=self.config.projected_accounts,
         )
@@ -116,17 +116,21 @@ class ScaleResult:
             "documented": [r.as_dict() for r in self.documented],
             "sync": self.sync.as_dict(),
             "raised": [r.as_dict() for r in self.raised],
-            "sources_per_worker_cap": self.sources_per_worker_cap,
             "max_connections": self.max_connections,
             "projection": self.projection().as_dict(),
         }
 
 
-def sources_per_worker_cap(sample: AccountBase) -> int:
-    """The most sources one worker's pool leaves a connection for beyond their locks (each
-    source holds one for its lock through its whole run), by the pipeline's own sizing."""
-    config = settings(sample)
-    return max((n for n in range(1, SOURCES_SEARCHED) if pool_size(config, n) > n), default=0)
+def worker_pool(max_connections: int, workers: int) -> int:
+    """Each worker's `database.pool_size` so that `workers` of them fit the server at once."""
+    return max(3, min(DEFAULT_POOL, (max_connections - CONNECTION_RESERVE) // workers))
+
+
+def round_config(bench: Bench, mode: str, rate: float | None, workers: int) -> Path:
+    """The config of a round of `workers`: every account, each worker's pool fitted."""
+    path = bench.folder / f"{mode}-{workers}.yaml"
+    pool = worker_pool(bench.max_connections, workers)
+    return write_scale_config(path, bench.fleet, bench.accounts, rate, pool)
 
 
 def common_args(config: Path) -> list[str]:
@@ -146,13 +150,12 @@ async def _floor(bench: Bench, config: Path) -> ProcessRun:
         return await run_pipeline(idle, database, bench.folder / "floor.log")
 
 
-async def _documented(
-    bench: Bench, config: Path, workers: tuple[int, ...]
-) -> tuple[list[Round], Round]:
+async def _documented(bench: Bench, workers: tuple[int, ...]) -> tuple[list[Round], Round]:
     """The backfill rounds at the documented limits; after the first, a no-change sync."""
     rounds: list[Round] = []
     sync: Round | None = None
     for count in workers:
+        config = round_config(bench, "documented", None, count)
         async with scratch_database(bench.url, bench.template) as database:
             rounds.append(
                 await run_round(bench, backfill_args(config), count, database, "documented")
@@ -164,11 +167,12 @@ async def _documented(
     return rounds, sync
 
 
-async def _raised(bench: Bench, config: Path, workers: tuple[int, ...], rate: float) -> list[Round]:
+async def _raised(bench: Bench, workers: tuple[int, ...], rate: float) -> list[Round]:
     """The backfill rounds with every limit raised to `rate`, at the twins and in the config."""
     await raise_limits(bench.fleet, bench.accounts, rate)
     rounds = []
     for count in workers:
+        config = round_config(bench, "raised", rate, count)
         async with scratch_database(bench.url, bench.template) as database:
             rounds.append(await run_round(bench, backfill_args(config), count, database, "raised"))
     return rounds
@@ -181,18 +185,21 @@ async def run_scale(
     rounds with every limit raised; each round on a fresh database."""
     accounts = config.accounts(now)
     tasks = {a.source: a.tasks() for a in accounts}
+    connections = int((await server_settings(url))["max_connections"])
     with tempfile.TemporaryDirectory(prefix="pipeline-scale-") as scratch:
         postmaster = await local_postmaster(url)
         bench = Bench(
-            url, template, fleet, accounts, tasks, Path(scratch), config.round_timeout, postmaster
+            url,
+            template,
+            fleet,
+            accounts,
+            tasks,
+            Path(scratch),
+            config.round_timeout,
+            postmaster,
+            connections,
         )
-        documented = write_scale_config(bench.folder / "documented.yaml", fleet, accounts, None)
-        raised = write_scale_config(
-            bench.folder / "raised.yaml", fleet, accounts, config.raised_rate
-        )
-        floor = await _floor(bench, documented)
-        rounds, sync = await _documented(bench, documented, config.workers)
-        fast = await _raised(bench, raised, config.workers, config.raised_rate)
-    cap = sources_per_worker_cap(accounts[0].config(LOOPBACK, None))
-    connections = int((await server_settings(url))["max_connections"])
-    return ScaleResult(config, tasks, floor, rounds, sync, fast, cap, connections)
+        floor = await _floor(bench, round_config(bench, "floor", None, 1))
+        rounds, sync = await _documented(bench, config.workers)
+        fast = await _raised(bench, config.workers, config.raised_rate)
+    return ScaleResult(config, tasks, floor, rounds, sync, fast, connections)

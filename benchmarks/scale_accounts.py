@@ -90,11 +90,16 @@ def fleet_groups(accounts: Sequence[ScaleAccount]) -> dict[str, Dataset]:
 
 
 def write_scale_config(
-    path: Path, fleet: RemoteFleet, accounts: Sequence[ScaleAccount], rate: float | None
+    path: Path,
+    fleet: RemoteFleet,
+    accounts: Sequence[ScaleAccount],
+    rate: float | None,
+    pool_size: int | None = None,
 ) -> Path:
-    """One config.yaml of every account on its own twin; `rate` None: the documented limits."""
+    """One config.yaml of every account on its own twin; `rate` None: the documented limits;
+    `pool_size` caps each worker's connections."""
     configured = [a.config(fleet.url(a.name, a.vendor), rate) for a in accounts]
-    return write_accounts_config(path, configured)
+    return write_accounts_config(path, configured, pool_size)
 
 
 async def raise_limits(fleet: RemoteFleet, accounts: Sequence[ScaleAccount], rate: float) -> None:

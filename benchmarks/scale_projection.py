@@ -10,20 +10,20 @@ a worker may spend B = budget x S CPU seconds; F is what a worker spends with no
                                                      r: records per account per sync,
                                                      c: CPU s per 1,000 records (limits raised)
 
-Connections bound it too: each source holds a pooled connection for its lock through its whole
-run, and a worker's pool has a cap, so a worker whose shard holds as many sources as its pool
-has connections waits forever (64 sources on a pool of 60 did); the shards' hash fills some
-workers more than others, so the fullest shard counts. Pure.
+Connections bound how many of a worker's windows run at once (a window holds one while it
+reads), not how many sources it may hold: with P connections (`database.pool_size`), about P - 2
+sources read at a time, each for about its no-change sync's minimum m, so
+
+    accounts per worker  <= floor((P - 2) x S / m)
+
+and N workers on one server need N x P <= its max_connections (less a reserve). Pure.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
-
-from pipeline.shards import shard_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +44,12 @@ class Projection:
     backfill_records_per_account: float
     cpu_per_1000_records: float
     """CPU s per 1,000 records of the 1-worker round with limits raised, the floor taken out."""
-    sources_per_worker_cap: int
-    """The most sources a worker's pool leaves a connection beyond their locks for."""
+    pool_size: int
+    """A worker's connections at most (`database.pool_size`, its default)."""
+    connection_reserve: int
+    """Connections of the server left to everyone else."""
     max_connections: int
-    """The server's: accounts syncing at once hold at least one connection each."""
+    """The server's: N workers' pools together must fit in it."""
     accounts: tuple[int, ...]
 
     @property
@@ -61,9 +63,18 @@ class Projection:
         return math.floor(self.budget_seconds / self.sync_cpu_per_account)
 
     @property
+    def accounts_per_worker_connections(self) -> int:
+        """Accounts one worker syncs within the schedule, about P - 2 at a time."""
+        return math.floor((self.pool_size - 2) * self.schedule_seconds / self.sync_minimum_mean)
+
+    @property
     def accounts_per_worker(self) -> int:
         """Accounts one worker serves: its CPU's bound or its pool's, whichever is lower."""
-        return min(self.accounts_per_worker_cpu, self.sources_per_worker_cap)
+        return min(self.accounts_per_worker_cpu, self.accounts_per_worker_connections)
+
+    def pool_each(self, workers: int) -> int:
+        """Each worker's `database.pool_size` for `workers` of them on this server."""
+        return min(self.pool_size, (self.max_connections - self.connection_reserve) // workers)
 
     @property
     def accounts_one_after_another(self) -> int:
@@ -77,14 +88,8 @@ class Projection:
         return max(1, math.ceil(cpu / self.budget_seconds))
 
     def workers_for_connections(self, accounts: int) -> int:
-        """The fewest workers whose fullest shard of `accounts` (one API each) stays within
-        the cap, by the pipeline's own hash over made-up account names."""
-        workers = max(1, math.ceil(accounts / self.sources_per_worker_cap))
-        while True:
-            shards = Counter(shard_of(f"account-{i:05d}/api", workers) for i in range(accounts))
-            if max(shards.values()) <= self.sources_per_worker_cap:
-                return workers
-            workers += 1
+        """The fewest workers whose connections let `accounts` sync within the schedule."""
+        return max(1, math.ceil(accounts / self.accounts_per_worker_connections))
 
     def row(self, accounts: int) -> dict[str, Any]:
         """The workers `accounts` need by each measure; the answer is the largest."""
@@ -103,8 +108,9 @@ class Projection:
             ),
             "workers_connections": by_connections,
             "workers": workers,
-            "connections": accounts + workers,
-            "over_max_connections": accounts + workers > self.max_connections,
+            "pool_each": self.pool_each(workers),
+            "connections": workers * self.pool_each(workers),
+            "pool_too_small": self.pool_each(workers) < 3,
         }
 
     def rows(self) -> list[dict[str, Any]]:
@@ -114,6 +120,7 @@ class Projection:
         return asdict(self) | {
             "budget_seconds": self.budget_seconds,
             "accounts_per_worker_cpu": self.accounts_per_worker_cpu,
+            "accounts_per_worker_connections": self.accounts_per_worker_connections,
             "accounts_per_worker": self.accounts_per_worker,
             "accounts_one_after_another": self.accounts_one_after_another,
             "rows": self.rows(),

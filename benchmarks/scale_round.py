@@ -141,6 +141,8 @@ class Bench:
     time_limit: float
     postmaster: int | None
     """The local server's postmaster, to read its CPU (None: not on this machine)."""
+    max_connections: int
+    """The server's: the workers of a round share it (`database.pool_size` fitted to it)."""
 
 
 async def run_round(

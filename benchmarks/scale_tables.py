@@ -142,27 +142,29 @@ def projection_lines(scale: dict[str, Any]) -> list[str]:
         f"floor({p['budget_seconds']:,.0f} / {p['sync_cpu_per_account']:.4f}) = "
         f"{p['accounts_per_worker_cpu']:,}  (a: CPU s per account of the no-change sync, its "
         "floor out)",
-        "    by pool: each source holds a pooled connection for its lock through its run: at most "
-        f"{p['sources_per_worker_cap']} sources per worker (64 on a pool of 60 waited forever)",
+        f"    by pool: about P - 2 sources read at once: floor(({p['pool_size']} - 2) x "
+        f"{seconds:,.0f} / {p['sync_minimum_mean']:.2f}) = "
+        f"{p['accounts_per_worker_connections']:,} accounts (P: database.pool_size)",
         f"    one worker serves {p['accounts_per_worker']:,} accounts of one API each",
         f"    workers for A = ceil(A x r x c / 1000 / (B - F)); c = {p['cpu_per_1000_records']:.3f}"
         f" CPU s per 1,000 records (1 worker, limits raised, floor out); r = "
         f"{p['sync_records_per_account']:,.0f} records per account per no-change sync, "
         f"{p['backfill_records_per_account']:,.0f} for a full re-read",
         f"  {'accounts':>10}{'sync CPU s':>11}{'by CPU':>8}{'by r x c':>9}{'full re-read':>13}"
-        f"{'by pool':>8}{'workers':>8}  connections (the server allows {scale['max_connections']})",
+        f"{'by pool':>8}{'workers':>8}  pool each, connections (the server allows "
+        f"{scale['max_connections']}, {p['connection_reserve']} kept for others)",
     ]
     for row in p["rows"]:
-        over = "over max_connections" if row["over_max_connections"] else "within"
+        fits = "too few connections for that many workers" if row["pool_too_small"] else "fits"
         lines.append(
             f"  {row['accounts']:>10,}{row['sync_cpu_seconds']:>11.1f}"
             f"{row['workers_measured_sync']:>8}{row['workers_sync_records']:>9}"
             f"{row['workers_full_reread']:>13}{row['workers_connections']:>8}{row['workers']:>8}"
-            f"  >= {row['connections']:,} at once: {over}"
+            f"  {row['pool_each']} x {row['workers']} = {row['connections']:,}: {fits}"
         )
     lines.append(
-        "  connections at once: one per account (its lock) and one per worker beyond them, when "
-        "every worker syncs at the same time"
+        "  pool each: the database.pool_size that lets the workers share this server; fewer "
+        "connections than windows make windows wait their turn, never hang"
     )
     return lines
 
