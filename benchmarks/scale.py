@@ -58,7 +58,7 @@ class ScaleConfig:
     raised_rate: float = RAISED_RATE
     schedule_minutes: float = 60.0
     cpu_budget: float = 0.5
-    projected_accounts: tuple[int, ...] = (100, 500, 1_000)
+    projected_accounts: tuple[int, ...] = (100, 1_000, 10_000, 50_000)
     apis: tuple[str, ...] = field(default_factory=apis)
     seed: int = 11
     round_timeout: float = 600.0

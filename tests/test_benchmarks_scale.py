@@ -58,7 +58,7 @@ async def test_the_scale_benchmark_runs_every_source_once_per_round(pg_server: s
 
     projection = scale["projection"]
     assert projection["accounts_per_worker"] > 0 and projection["cpu_per_1000_records"] > 0
-    assert [row["accounts"] for row in projection["rows"]] == [100, 500, 1_000]
+    assert [row["accounts"] for row in projection["rows"]] == [100, 1_000, 10_000, 50_000]
     assert all(row["workers"] >= row["workers_connections"] >= 1 for row in projection["rows"])
 
     shown = render(result)
