@@ -17,7 +17,8 @@ from pipeline.db.connect import create_pool
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceKey
 from pipeline.vendors import VENDORS
-from tests.conftest import FAST_RATE, REDACTION_KEY
+from tests.conftest import REDACTION_KEY
+from tests.fleets import serve_accounts
 from tests.runs import backfill_all, run
 
 ACCOUNTS_PER_VENDOR = 4
@@ -28,18 +29,7 @@ SMALLEST_POOL = 3
 async def many_sources(frozen_now: int) -> AsyncIterator[Settings]:
     """Four accounts of every registered vendor on its twin: a dozen and more sources."""
     async with AsyncExitStack() as stack:
-        accounts = []
-        for seed, (name, vendor) in enumerate(VENDORS.items(), start=1):
-            kit = vendor.sandbox
-            assert kit is not None
-            fast = dict.fromkeys(vendor.rated_apis, FAST_RATE)
-            twin = kit.twin(credentials=kit.credentials, clock=lambda: frozen_now, rate_limits=fast)
-            kit.fill(twin, frozen_now, 3, 5, seed)
-            server = await stack.enter_async_context(twin.serve())
-            accounts += [
-                kit.account(server.url, f"{name}-{n}", rate_limits=fast)
-                for n in range(ACCOUNTS_PER_VENDOR)
-            ]
+        accounts = await serve_accounts(stack, frozen_now, ACCOUNTS_PER_VENDOR, per_day=3)
         yield Settings(
             accounts=tuple(accounts), redaction=RedactionSettings(key=SecretStr(REDACTION_KEY))
         )

@@ -19,8 +19,8 @@ from pipeline.db.connect import create_pool
 from pipeline.shards import Shard
 from pipeline.status import show_status
 from pipeline.vendors import VENDORS
-from tests.conftest import FAST_RATE
 from tests.database import cloned_database
+from tests.fleets import serve_accounts
 from tests.processes import start, write_config
 
 ACCOUNTS_PER_VENDOR = 3
@@ -31,16 +31,7 @@ PER_DAY = 4
 async def config(tmp_path: Path, frozen_now: int) -> AsyncIterator[Path]:
     """Three accounts of every registered vendor, on that vendor's twin, filled and served."""
     async with AsyncExitStack() as stack:
-        accounts = []
-        for seed, (name, vendor) in enumerate(VENDORS.items(), start=1):
-            kit = vendor.sandbox
-            assert kit is not None
-            fast = dict.fromkeys(vendor.rated_apis, FAST_RATE)
-            twin = kit.twin(credentials=kit.credentials, clock=lambda: frozen_now, rate_limits=fast)
-            kit.fill(twin, frozen_now, PER_DAY, 5, seed)
-            server = await stack.enter_async_context(twin.serve())
-            for n in range(ACCOUNTS_PER_VENDOR):
-                accounts.append(kit.account(server.url, f"{name}-{n}", rate_limits=fast))
+        accounts = await serve_accounts(stack, frozen_now, ACCOUNTS_PER_VENDOR, PER_DAY)
         yield write_config(tmp_path / "config.yaml", accounts)
 
 
