@@ -27,6 +27,7 @@ from pipeline.vendors.tencent.fast_twin import IndexedTencent
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from pipeline.vendors.volcengine.fast_twin import IndexedVolcengine
 from pipeline.vendors.volcengine.sandbox import VolcengineSandbox
+from pipeline.vendors.zego.bench import bench_tasks as zego_bench_tasks
 from pipeline.vendors.zego.fast_twin import IndexedZego
 from pipeline.vendors.zego.sandbox import ZegoSandbox
 
@@ -221,3 +222,9 @@ def test_list_minimums() -> None:
     ]
     # 200 recordings a minute apart, all within the day: 67 recording + 133 ended.
     assert minimum_of("DescribeTasks", tasks, last_read=100 * DAY, now=100 * DAY).requests == 2 + 3
+
+
+def test_every_zego_benchmark_task_is_its_own() -> None:
+    # The overlong recordings once took the first id of the others: one task fewer than counted.
+    tasks = zego_bench_tasks("DescribeTasks", 1_800_000_000, seed=5, tasks=200, overlong=3)
+    assert len({task["TaskId"] for task in tasks}) == len(tasks) == 203

@@ -16,6 +16,7 @@ API = "DescribeTasks"
 DAYS_BACK = 2.9
 """Inside the 3 days ZEGO serves (less the 10 minutes the planner keeps as a margin)."""
 OVERLONG_AGE = 30  # hours since an overlong recording began
+OVERLONG_SEED = 7_919
 LONGEST_TASK = 86_400  # MaxRecordTime is 24 h
 Tasks = list[dict[str, Any]]
 
@@ -33,7 +34,11 @@ def bench_tasks(api: str, now: int, seed: int, tasks: int, overlong: int = 0) ->
     of its own until it is seen ended."""
     if not tasks:
         return []
-    long = overlong_zego_tasks(now, overlong, seed, hours=(40, 46), began_hours_ago=OVERLONG_AGE)
+    # Seeded apart: one seed would draw the same first task id for both, and the twin would
+    # hold one task fewer than the dataset counts.
+    long = overlong_zego_tasks(
+        now, overlong, seed + OVERLONG_SEED, hours=(40, 46), began_hours_ago=OVERLONG_AGE
+    )
     return generate_zego_tasks(now, tasks, seed, DAYS_BACK) + long
 
 
