@@ -3,171 +3,41 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    FilePath,
-    SecretStr,
     SerializeAsAny,
     ValidationError,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from pipeline.envexpand import Location, UnsetVariables, expand, read_yaml
 from pipeline.errors import ConfigError
-from pipeline.redaction import KEY_ENV, MIN_KEY_CHARS
+from pipeline.redaction import KEY_ENV
+from pipeline.sections import (
+    ConcurrencySettings,
+    DatabaseSettings,
+    HttpSettings,
+    ReadSettings,
+    RedactionSettings,
+    RetrySettings,
+    ScheduleSettings,
+    Section,
+)
 from pipeline.validation import location
 from pipeline.vendors import VENDORS
 from pipeline.vendors.base import AccountBase, Vendor
 
 DEFAULT_CONFIG = Path("config.yaml")
 DATABASE_URL_ENV = "PIPELINE_DATABASE_URL"
-_KV_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatabaseSettings(_Section):
-    """Where PostgreSQL is: `dsn`; without one, the embedded server under ./.pipeline/ only when
-    `embedded` says so (a command never falls back to it silently)."""
-
-    dsn: SecretStr | None = None
-    embedded: bool = False
-    pool_size: Annotated[int, Field(ge=3)] = 60
-    """The most connections one process opens: N workers on one server open up to N times it,
-    which its max_connections must allow. Fewer than a run's windows make windows wait."""
-
-    @field_validator("dsn", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    def password(self) -> str | None:
-        """The password inside the DSN, if it has one."""
-        return dsn_password(self.dsn.get_secret_value()) if self.dsn else None
-
-    def secret_values(self) -> list[str]:
-        """The DSN's password as written and decoded, for log redaction."""
-        password = self.password()
-        return [password, unquote(password)] if password else []
-
-
-class HttpSettings(_Section):
-    """HTTP client settings; TLS verification is always on."""
-
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30
-    ca_bundle: FilePath | None = None
-
-    @field_validator("ca_bundle", mode="before")
-    @classmethod
-    def _relative_to_config(cls, value: Any, info: ValidationInfo) -> Any:
-        # A relative CA path means the same file wherever the command is started from.
-        if not value:
-            return None
-        base = (info.context or {}).get("base_dir")
-        return base / value if isinstance(value, str) and base is not None else value
-
-
-class RetrySettings(_Section):
-    """How often and how long a retryable failure is retried."""
-
-    attempts: Annotated[int, Field(ge=1)] = 8
-    initial_wait: Annotated[float, Field(ge=0)] = 0.5
-    max_wait: Annotated[float, Field(ge=0)] = 30
-    total_timeout: Annotated[float, Field(gt=0)] = 600
-
-    @model_validator(mode="after")
-    def _waits_ordered(self) -> RetrySettings:
-        if self.max_wait < self.initial_wait:
-            raise ValueError("max_wait must not be less than initial_wait")
-        return self
-
-
-class ConcurrencySettings(_Section):
-    """How much of one source runs at once."""
-
-    windows_per_source: Annotated[int, Field(ge=1)] = 4
-
-
-class ReadSettings(_Section):
-    """Bounds on every read, so no vendor answer, chain or stall can swamp or hang a run."""
-
-    max_body_mb: Annotated[float, Field(gt=0)] = 50
-    """Bytes received per answer (Tencent documents 50 MB as its largest)."""
-    max_decoded_mb: Annotated[float, Field(gt=0)] = 200
-    """Bytes of one answer after decompression."""
-    max_pages_per_window: Annotated[int, Field(ge=1)] = 20_000
-    window_deadline_seconds: Annotated[float, Field(gt=0)] = 1800
-    lock_held_max_seconds: Annotated[float, Field(gt=0)] = 3600
-    """A source another process has held longer than this is a failure, not a skip."""
-
-    @property
-    def max_body_bytes(self) -> int:
-        return int(self.max_body_mb * 1_000_000)
-
-    @property
-    def max_decoded_bytes(self) -> int:
-        return int(self.max_decoded_mb * 1_000_000)
-
-
-class ScheduleSettings(_Section):
-    """How often the scheduler runs `pipeline sync`: `status` calls a source overdue when no
-    worker has synced it for longer than that allows (a missing shard, a stopped CronJob)."""
-
-    sync_every_minutes: Annotated[float, Field(gt=0)] = 60
-    missed_runs_allowed: Annotated[int, Field(ge=0)] = 2
-    """Runs a source may miss before it is overdue (a slow or failed run, a restart)."""
-
-    @property
-    def overdue_after(self) -> timedelta:
-        return timedelta(minutes=self.sync_every_minutes * (self.missed_runs_allowed + 1))
-
-
-class RedactionSettings(_Section):
-    """The key of the digests that stand in for vendor credentials in stored records (README,
-    "Vendor credentials in records"); PIPELINE_REDACTION_KEY unless the file names another."""
-
-    key: SecretStr | None = None
-
-    @field_validator("key", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("key")
-    @classmethod
-    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_KEY_CHARS:
-            raise ValueError(
-                f"must be at least {MIN_KEY_CHARS} characters ({KEY_ENV}; e.g. the output of "
-                "`openssl rand -hex 32`)"
-            )
-        return value
-
-    def required_key(self) -> bytes:
-        """The key; a ConfigError naming its variable when there is none."""
-        if self.key is None:
-            raise ConfigError(
-                f"redaction.key: not set; set {KEY_ENV} to a random string of at least "
-                f"{MIN_KEY_CHARS} characters (e.g. `openssl rand -hex 32`): vendor credentials "
-                "in records are stored as digests keyed by it"
-            )
-        return self.key.get_secret_value().encode()
-
-
-class Settings(_Section):
+class Settings(Section):
     """The whole validated config.yaml."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -212,7 +82,7 @@ class AccountName(BaseModel):
         return value
 
 
-class DatabaseConfig(_Section):
+class DatabaseConfig(Section):
     """What `migrate` and `status` read of config.yaml, so they run without any vendor secret."""
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -316,38 +186,6 @@ def selected_apis(account: AccountBase | AccountName) -> list[str]:
 def rate_for(account: AccountBase, api: str) -> float:
     """Requests per second for `api` on `account`: its override, else the documented rate."""
     return account.rate_limits.get(api, VENDORS[account.vendor].default_rate(api))
-
-
-def dsn_password(dsn: str) -> str | None:
-    """The password in a URL or key/value DSN, as written."""
-    span = _url_password_span(dsn)
-    if span:
-        return dsn[span[0] : span[1]] or None
-    match = _KV_PASSWORD.search(dsn)
-    if not match:
-        return None
-    value = match.group(2)
-    if value.startswith("'"):
-        value = re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value or None
-
-
-def redact_dsn(dsn: str) -> str:
-    """`dsn` with its password, in URL or `password=` form, replaced by `***`."""
-    span = _url_password_span(dsn)
-    if span:
-        dsn = f"{dsn[: span[0]]}***{dsn[span[1] :]}"
-    return _KV_PASSWORD.sub(r"\1***", dsn)
-
-
-def _url_password_span(dsn: str) -> tuple[int, int] | None:
-    # The password runs to the last `@`, so one written with a raw `@` is still covered.
-    start = dsn.find("://") + 3
-    first_at, last_at = dsn.find("@", start), dsn.rfind("@", start)
-    colon = dsn.find(":", start, max(first_at, 0))
-    if start < 3 or first_at < 0 or colon < 0:
-        return None
-    return colon + 1, last_at
 
 
 def _raise_if(path: Path, problems: list[str]) -> None:

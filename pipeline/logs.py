@@ -13,6 +13,8 @@ from urllib.parse import quote
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from pipeline.dsn import KV_PASSWORD
+
 MASK = "***"
 _SECRET_KEYS = frozenset({"authorization", "password"})
 # Vendors sign with hex digests (Tencent and Volcengine headers, ZEGO query strings).
@@ -21,7 +23,6 @@ _AUTHORIZATION = re.compile(
     r"""(?i)(\bauthorization['"]?\s*[:=]\s*)(?:(['"])(?:(?!\2).)*\2|[^\r\n]*)"""
 )
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"]*:)[^\s@/'\"]*(@)")
-_KV_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*)")
 
 
 class Redactor:
@@ -44,7 +45,7 @@ class Redactor:
         text = _SIGNATURE.sub(rf"\1{MASK}", text)
         text = _AUTHORIZATION.sub(_mask_authorization, text)
         text = _URL_PASSWORD.sub(rf"\1{MASK}\2", text)
-        return _KV_PASSWORD.sub(rf"\1{MASK}", text)
+        return KV_PASSWORD.sub(rf"\1{MASK}", text)
 
     def _key(self, key: Any) -> Any:
         return self.text(key) if isinstance(key, str) else key

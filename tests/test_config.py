@@ -12,10 +12,10 @@ from pipeline.config import (
     Settings,
     load_settings,
     rate_for,
-    redact_dsn,
     resolve_config_path,
     selected_apis,
 )
+from pipeline.dsn import redact_dsn
 from pipeline.envexpand import UnsetVariables, expand
 from pipeline.errors import ConfigError
 

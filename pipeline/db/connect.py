@@ -84,6 +84,6 @@ async def create_pool(dsn: str, size: int) -> asyncpg.Pool:
 
 
 def _scrub(message: str, dsn: str) -> str:
-    from pipeline.config import redact_dsn  # config owns DSN redaction
+    from pipeline.dsn import redact_dsn
 
     return message.replace(dsn, redact_dsn(dsn))
