@@ -104,7 +104,8 @@ async def _twin_counts(
         hits, _, now = await fleet.hits(account.name, account.vendor, mark)
         cpu = now if cpu is None else cpu
         requests[account.source] = dict(Counter(hit.action for hit in hits))
-        limited += sum(hit.outcome == rate_limited(account.vendor) for hit in hits)
+        refused = rate_limited(account.vendor)
+        limited += sum(hit.outcome == refused for hit in hits)
     return requests, limited, cpu or 0.0
 
 

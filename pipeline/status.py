@@ -128,7 +128,7 @@ def _configured(settings: Settings | DatabaseConfig | None) -> list[SourceKey]:
     ]
 
 
-def _scheduled(key: SourceKey, configured: list[SourceKey]) -> bool:
+def _scheduled(key: SourceKey, configured: set[SourceKey]) -> bool:
     """Whether some worker should be syncing `key`: a source the config names, or any source
     when status runs without accounts (a source removed from the config is not overdue)."""
     return not configured or key in configured
@@ -145,6 +145,7 @@ async def collect(
         rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
         result = []
         configured = _configured(settings)
+        expected = set(configured)
         for key in [*rows, *(k for k in configured if k not in rows)]:
             status = SourceStatus(key.vendor, key.account, key.api)
             if (row := rows.get(key)) is not None:
@@ -160,7 +161,7 @@ async def collect(
             status.unfinished = await coverage.unfinished_gaps(conn, key)
             status.gaps = await coverage.recorded_gaps(conn, key, kind="unfetched")
             status.at_risk = retention_risk(_rules(key), status.last_success, now)
-            if _scheduled(key, configured):
+            if _scheduled(key, expected):
                 status.overdue = overdue(schedule, status.last_sync, now)
             result.append(status)
         return result

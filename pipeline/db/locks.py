@@ -64,19 +64,16 @@ class SourceLocks:
     async def _take(self, key: SourceKey) -> Holder | None:
         async with self._turn:
             conn = await self._connection()
-            taken = False
             try:
-                taken = await conn.fetchval(query("try_source_lock"), str(key))
-                if not taken:
+                if not await conn.fetchval(query("try_source_lock"), str(key)):
                     holder = await _holder(conn, key)
                     await self._return_if_idle()
                     return holder
-                self._held += 1
                 await conn.execute(query("record_source_holder"), *_columns(key), self._run_id)
             except BaseException:
-                self._held -= 1 if taken else 0
                 await self._drop()  # its state is unknown: no lock on it can be trusted
                 raise
+            self._held += 1
             return None
 
     async def _give_back(self, key: SourceKey) -> None:
