@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import asyncpg
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipeline.cli import run_cli
 from pipeline.vendors.tencent.sandbox import TencentSandbox
 from tests.conftest import SECRET_ID, SECRET_KEY
+from tests.runs import reachable
 
 GOOD_ACCOUNT = """
   - name: tencent-main
@@ -165,6 +167,14 @@ async def test_secrets_never_appear_in_any_output(
     assert SECRET_KEY not in stored and wrong not in stored
 
 
+async def stored_task_ids(url: str) -> set[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return {r["task_id"] for r in await conn.fetch("SELECT task_id FROM tasks")}
+    finally:
+        await conn.close()
+
+
 async def database_text(url: str) -> str:
     """Every row of the pipeline's own tables, as text."""
     conn = await asyncpg.connect(url)
@@ -177,7 +187,7 @@ async def database_text(url: str) -> str:
 
 
 async def test_the_metrics_file_holds_the_runs_real_counts(
-    tmp_path: Path, env: None, tencent: TencentSandbox, tencent_url: str
+    tmp_path: Path, env: None, db_url: str, tencent: TencentSandbox, tencent_url: str
 ) -> None:
     path = write_config(tmp_path, GOOD_ACCOUNT, tencent_url)
     metrics = tmp_path / "textfile" / "pipeline.prom"
@@ -189,7 +199,10 @@ async def test_the_metrics_file_holds_the_runs_real_counts(
         for s in family.samples
     }
     api = "DescribeRecordTask"
-    assert samples[("pipeline_sync_tasks_inserted", api)] == len(tencent.record_tasks)
+    stored = await stored_task_ids(db_url)
+    assert samples[("pipeline_sync_tasks_inserted", api)] == len(stored)
+    # The run planned its reach at or before now, so it reached at least what is reachable now.
+    assert set(reachable(tencent, time.time())) <= stored
     assert samples[("pipeline_sync_requests", api)] == len(tencent.requests)
     assert samples[("pipeline_sync_succeeded", api)] == 1
     assert samples[("pipeline_sync_last_success_timestamp_seconds", api)] > 0

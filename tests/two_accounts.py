@@ -38,13 +38,16 @@ def key_variable(account: str) -> str:
 
 
 def twin() -> TencentSandbox:
-    """Both accounts' record tasks (90 days back, 7 ahead) and no relay task, on the real clock:
-    the clock a command runs by."""
+    """Both accounts' record tasks (89 days back, 7 ahead) and no relay task, on the real clock:
+    the clock a command runs by. A day inside the 90-day reach, so every task is reachable
+    whenever the command plans (its reach stops a few minutes short of 90 days)."""
     sandbox = TencentSandbox(
         credentials={IDS[name]: KEYS[name] for name in IDS},
         rate_limits={RECORD: FAST_RATE, RELAY: FAST_RATE},
     )
-    sandbox.add_record_tasks(generate_record_tasks(int(time.time()), per_day=4, seed=5))
+    sandbox.add_record_tasks(
+        generate_record_tasks(int(time.time()), days_back=89, per_day=4, seed=5)
+    )
     return sandbox
 
 
