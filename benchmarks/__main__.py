@@ -2,7 +2,7 @@
 
 With no part named, every part runs: rate efficiency, pipeline ceiling, incremental cost (the
 extraction parts, against the twins in a child process), memory, and the loader. Shared quota
-(--pressure) and scale (--scale) run only when named.
+(--pressure), scale (--scale) and status (--status) run only when named.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from benchmarks.memory import MemoryConfig
 from benchmarks.pressure import QUICK_PRESSURE, PressureConfig, render_pressure
 from benchmarks.report import render, write_json
 from benchmarks.scale import ScaleConfig
+from benchmarks.status_history import StatusConfig
 from benchmarks.suite import (
     QUICK_EXTRACTION,
     QUICK_LOADER,
     QUICK_MEMORY,
     QUICK_SCALE,
+    QUICK_STATUS,
     Options,
     run_suite,
 )
@@ -59,6 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="40 accounts split between 1, 2 and 4 `pipeline` workers by shard (only when "
         "named; about 2 minutes)",
+    )
+    parts.add_argument(
+        "--status",
+        action="store_true",
+        help="`pipeline status` over 100 and 1,000 sources with 10 and 1,000 hourly rounds of "
+        "history (only when named; about a minute)",
     )
     sizes = parser.add_argument_group("sizes")
     sizes.add_argument("--quick", action="store_true", help="tiny sizes, to check the runner")
@@ -98,7 +106,7 @@ def _scale(args: argparse.Namespace) -> ScaleConfig | None:
 def options_from(args: argparse.Namespace) -> Options:
     """The parts to run and their sizes, from the command line."""
     named = {part for part in PARTS if getattr(args, part)}
-    wanted = named or (set() if args.pressure or args.scale else set(PARTS))
+    wanted = named or (set() if args.pressure or args.scale or args.status else set(PARTS))
     extraction = replace(
         QUICK_EXTRACTION if args.quick else ExtractionConfig(),
         rate="rate" in wanted,
@@ -116,6 +124,7 @@ def options_from(args: argparse.Namespace) -> Options:
         memory=memory if "memory" in wanted else None,
         pressure=(QUICK_PRESSURE if args.quick else PressureConfig()) if args.pressure else None,
         scale=_scale(args),
+        status=(QUICK_STATUS if args.quick else StatusConfig()) if args.status else None,
     )
 
 

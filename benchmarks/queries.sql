@@ -63,3 +63,39 @@ SELECT account, api, count(*) AS tasks FROM pipeline.tasks GROUP BY account, api
 SELECT count(*) FILTER (WHERE datname = $1) AS database, count(*) AS server
 FROM pg_stat_activity
 WHERE backend_type = 'client backend';
+
+-- name: seed_status_history
+-- A history of $2 hourly rounds ending at $3 for $1 sources (half of them Tencent record tasks,
+-- half relays; 4 shards), as `pipeline sync` leaves it: a run per shard per round, a row per
+-- source per round (every 97th failed), two complete windows per source per round.
+WITH rounds AS (
+    SELECT i, $3::timestamptz - ($2 - i) * interval '1 hour' AS at
+    FROM generate_series(1, $2::int) AS i
+), runs AS (
+    INSERT INTO sync_runs (run_id, command, started_at, ended_at, outcome, shard_index, shard_count)
+    SELECT md5(i || '/' || shard)::uuid, 'sync', at, at + interval '5 minutes', 'succeeded', shard, 4
+    FROM rounds, generate_series(0, 3) AS shard
+    RETURNING run_id
+), sources AS (
+    SELECT s, 'bench-' || (s / 2) AS account,
+           CASE WHEN s % 2 = 0 THEN 'DescribeRecordTask' ELSE 'DescribeLivePullStreamTasks' END
+               AS api
+    FROM generate_series(0, $1::int - 1) AS s
+), ran AS (
+    INSERT INTO sync_run_sources (run_id, vendor, account, api, started_at, ended_at, outcome,
+                                  error_code, error_message)
+    SELECT md5(i || '/' || (s / 2) % 4)::uuid, 'tencent', account, api, at,
+           at + interval '4 minutes', CASE WHEN (i + s) % 97 = 0 THEN 'failed' ELSE 'succeeded' END,
+           CASE WHEN (i + s) % 97 = 0 THEN 'InternalError' END,
+           CASE WHEN (i + s) % 97 = 0 THEN 'the vendor failed' END
+    FROM rounds, sources
+    RETURNING 1
+)
+INSERT INTO coverage (vendor, account, api, period, fetched_at, run_id)
+SELECT 'tencent', account, api,
+       CASE WHEN api = 'DescribeRecordTask'
+            THEN tstzrange(at - interval '1 day' + w * interval '6 days', at + w * interval '6 days')
+            ELSE tstzrange(NULL, NULL) END,
+       at, md5(i || '/' || (s / 2) % 4)::uuid
+FROM rounds, sources, generate_series(0, 1) AS w
+WHERE (i + s) % 97 <> 0;

@@ -89,6 +89,8 @@ def render(result: dict[str, Any]) -> str:
         lines += [*tables.loader_lines(loader), ""]
     if result.get("memory"):
         lines += [*tables.memory_lines(result["memory"]), ""]
+    if result.get("status"):
+        lines += [*tables.status_lines(result["status"]), ""]
     if result.get("scale"):
         lines += scale_lines(result["scale"])
     return "\n".join(lines).rstrip() + "\n"

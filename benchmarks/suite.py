@@ -24,6 +24,7 @@ from benchmarks.report import machine
 from benchmarks.sandbox_process import FleetSpec, remote_fleet
 from benchmarks.scale import ScaleConfig, run_scale
 from benchmarks.scale_accounts import fleet_groups
+from benchmarks.status_history import StatusConfig, run_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Options:
     memory: MemoryConfig | None = field(default_factory=MemoryConfig)
     pressure: PressureConfig | None = None
     scale: ScaleConfig | None = None
+    status: StatusConfig | None = None
 
 
 QUICK_LOADER = (LoaderConfig(rows=2_000, window_rows=500),)
@@ -44,6 +46,7 @@ QUICK_EXTRACTION = ExtractionConfig(sizes=kit_sizes("quick"))
 QUICK_MEMORY = MemoryConfig(sizes=(1_000, 5_000))
 # The quick sizes themselves: about a second of requests for the slowest account.
 QUICK_SCALE = ScaleConfig(growth=1.0)
+QUICK_STATUS = StatusConfig(sources=(10, 40), rounds=(5, 50))
 
 
 def fleet_spec(options: Options, now: int) -> FleetSpec:
@@ -87,6 +90,7 @@ async def run_suite(options: Options) -> dict[str, Any]:
         "extraction": None,
         "memory": None,
         "scale": None,
+        "status": None,
         "loader": [],
     }
     async with migrated_template(url) as template:
@@ -94,6 +98,8 @@ async def run_suite(options: Options) -> dict[str, Any]:
             result |= await _sandbox_parts(url, template, options, int(time.time()))
         if options.pressure is not None:
             result["pressure"] = await run_pressure(url, template, options.pressure)
+        if options.status is not None:
+            result["status"] = await run_status(url, template, options.status)
         for config in options.loader:
             loaded = await run_loader_benchmark(url, template, config)
             result["loader"].append(loaded.as_dict())

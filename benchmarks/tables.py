@@ -140,3 +140,25 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
         f"{_number(r['above_floor'])}x"
     )
     return lines
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    cases = status["cases"]
+    lines = [
+        "Status: `pipeline status`'s whole read, hourly sharded history (median of 3)",
+        f"  {'sources':>9}{'rounds':>8}{'history rows':>14}{'seconds':>9}{'ms/source':>11}",
+    ]
+    for c in cases:
+        lines.append(
+            f"  {c['sources']:>9,}{c['rounds']:>8,}{c['history_rows']:>14,}{c['seconds']:>9.3f}"
+            f"{c['seconds'] * 1000 / c['sources']:>11.3f}"
+        )
+    most = max(c["sources"] for c in cases)
+    widest = sorted((c for c in cases if c["sources"] == most), key=lambda c: c["rounds"])
+    if len(widest) > 1:
+        short, long = widest[0], widest[-1]
+        lines.append(
+            f"  at {most:,} sources, {long['rounds'] / short['rounds']:g}x the history takes "
+            f"{long['seconds'] / short['seconds']:.2f}x the time"
+        )
+    return lines

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from pipeline.config import DatabaseConfig, ScheduleSettings, Settings, selected_apis
-from pipeline.db import coverage
+from pipeline.db.overview import Overview, read_overview
 from pipeline.db.sqlfiles import query
 from pipeline.model import SourceKey
 from pipeline.periods import Period
@@ -141,30 +141,35 @@ async def collect(
     credential is needed)."""
     schedule = settings.schedule if settings else ScheduleSettings()
     async with pool.acquire() as conn:
-        found = await conn.fetch(query("status_sources"))
-        rows = {SourceKey(r["vendor"], r["account"], r["api"]): r for r in found}
-        result = []
-        configured = _configured(settings)
-        expected = set(configured)
-        for key in [*rows, *(k for k in configured if k not in rows)]:
-            status = SourceStatus(key.vendor, key.account, key.api)
-            if (row := rows.get(key)) is not None:
-                status.last_success, status.last_failure = row["last_success"], row["last_failure"]
-                status.last_sync = row["last_sync"]
-                if status.last_sync is not None:
-                    status.synced_by = _shard(row["shard_index"], row["shard_count"])
-                if row["error_code"]:
-                    status.last_error = f"{row['error_code']}: {row['error_message']}"
-                status.rejected = row["rejected"]
-            complete = await coverage.complete_periods(conn, key)
-            status.complete = [p or WHOLE_ACCOUNT for p in complete]
-            status.unfinished = await coverage.unfinished_gaps(conn, key)
-            status.gaps = await coverage.recorded_gaps(conn, key, kind="unfetched")
-            status.at_risk = retention_risk(_rules(key), status.last_success, now)
-            if _scheduled(key, expected):
-                status.overdue = overdue(schedule, status.last_sync, now)
-            result.append(status)
-        return result
+        overview = await read_overview(conn)
+    configured = _configured(settings)
+    expected = set(configured)
+    keys = [*overview.runs, *(k for k in configured if k not in overview.runs)]
+    return [
+        _status(key, overview, now, schedule if _scheduled(key, expected) else None) for key in keys
+    ]
+
+
+def _status(
+    key: SourceKey, overview: Overview, now: datetime, schedule: ScheduleSettings | None
+) -> SourceStatus:
+    """One source's status; `schedule` is None when no worker is meant to sync it."""
+    status = SourceStatus(key.vendor, key.account, key.api)
+    if (row := overview.runs.get(key)) is not None:
+        status.last_success, status.last_failure = row["last_success"], row["last_failure"]
+        status.last_sync = row["last_sync"]
+        if status.last_sync is not None:
+            status.synced_by = _shard(row["shard_index"], row["shard_count"])
+        if row["error_code"]:
+            status.last_error = f"{row['error_code']}: {row['error_message']}"
+        status.rejected = row["rejected"]
+    status.complete = [p or WHOLE_ACCOUNT for p in overview.complete.get(key, [])]
+    status.unfinished = overview.unfinished.get(key, [])
+    status.gaps = overview.gaps.get(key, [])
+    status.at_risk = retention_risk(_rules(key), status.last_success, now)
+    if schedule is not None:
+        status.overdue = overdue(schedule, status.last_sync, now)
+    return status
 
 
 async def recent_runs(pool: asyncpg.Pool) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -133,7 +134,9 @@ async def test_the_traps_catch_a_connection_that_keeps_the_databases_path(
     conn = await asyncpg.connect(db_url)  # no search_path of its own
     try:
         await conn.fetchval(query("try_source_lock"), "probe")
-        await conn.fetch(query("covered_periods"), "tencent", "acct", "DescribeRecordTask")
+        await conn.fetch(
+            query("settled_periods"), "tencent", "acct", "DescribeRecordTask", timedelta(hours=1)
+        )
         await conn.fetchval("SELECT jsonb_build_array('1'::jsonb, '2'::jsonb), now()")
         caught = await trap_calls(conn)
         await conn.execute("DELETE FROM public.trap_calls")

@@ -47,21 +47,6 @@ async def recorded_gaps(
     return _periods(rows)
 
 
-async def unfinished_gaps(conn: asyncpg.Connection, key: SourceKey) -> list[str]:
-    """What each gap of a task last seen unfinished lost, in words."""
-    rows = await conn.fetch(query("unfinished_gaps"), key.vendor, key.account, key.api)
-    return [r["reason"] for r in rows]
-
-
-async def complete_periods(conn: asyncpg.Connection, key: SourceKey) -> list[Period | None]:
-    """The union of every complete window; None stands for a whole-account listing."""
-    rows = await conn.fetch(query("covered_periods"), key.vendor, key.account, key.api)
-    # An unbounded range is a complete listing of an API that has no time window.
-    return [
-        Period(r["start_at"], r["end_at"]) if r["start_at"] and r["end_at"] else None for r in rows
-    ]
-
-
 async def unfinished_tasks(
     conn: asyncpg.Connection, key: SourceKey, statuses: Iterable[str]
 ) -> list[Unfinished]:

@@ -36,13 +36,6 @@ ORDER BY 1;
 SELECT task_id FROM coverage_gaps
 WHERE vendor = $1 AND account = $2 AND api = $3 AND kind = 'unfinished';
 
--- name: unfinished_gaps
--- Why each task last seen unfinished out of reach was lost, oldest start first.
-SELECT reason
-FROM coverage_gaps
-WHERE vendor = $1 AND account = $2 AND api = $3 AND kind = 'unfinished'
-ORDER BY lower(period);
-
 -- name: insert_gap
 -- $1 vendor, $2 account, $3 api, $4 from, $5 to, $6 detected at, $7 run id, $8 reason,
 -- $9 kind, $10 task id (for an unfinished task's gap).
